@@ -1,0 +1,15 @@
+"""cnncourse: the shared package of *Convolutional Neural Networks for Medical Image Analysis*.
+
+Importing it is cheap: NumPy only. TensorFlow is imported only by the functions that
+build Keras models, and nothing downloads or trains at import time.
+
+Modules
+-------
+``cnncourse.scratch``    the NumPy engine (layers, losses, optimizers, ``Sequential``)
+``cnncourse.models``     the seed's CNN in either engine, and the improved medical model
+``cnncourse.data``       PneumoniaMNIST and synthetic lesion phantoms
+``cnncourse.dicom``      from a DICOM file to a model input
+``cnncourse.exercises``  automatic checkers for the chapters' exercises
+"""
+
+__version__ = "0.1.0"

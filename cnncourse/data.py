@@ -1,0 +1,229 @@
+"""Data for the course: PneumoniaMNIST and synthetic lesion phantoms.
+
+``load_pneumoniamnist`` finds ``pneumoniamnist.npz`` in ``data_dir``, then in
+``$CNNCOURSE_DATA``, then in ``~/.cache/cnncourse``. Only when it is in none of them
+does it download the official file, with a timeout, a progress bar and an MD5 check,
+into a temporary file that is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+FILENAME = "pneumoniamnist.npz"
+URL = "https://zenodo.org/records/10519652/files/pneumoniamnist.npz?download=1"
+MD5 = "28209eda62fecd6e6a2d98b1501bb15f"
+CACHE_DIR = Path("~/.cache/cnncourse")
+SPLITS = ("train", "val", "test")
+CLASS_NAMES = ("normal", "pneumonia")
+IMAGE_SHAPE = (28, 28)
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupt or has the wrong structure."""
+
+
+def _manual_instructions(target: Path) -> str:
+    return (
+        f"Download {URL} by hand (MD5 {MD5}) and save it as {target}, "
+        f"or put {FILENAME} in a folder and set CNNCOURSE_DATA=<that folder>, "
+        f"or pass data_dir=<that folder>."
+    )
+
+
+def _candidate_dirs(data_dir) -> list[Path]:
+    """The folders searched, in order: ``data_dir``, ``$CNNCOURSE_DATA``, the cache."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir).expanduser())
+    if os.environ.get("CNNCOURSE_DATA"):
+        dirs.append(Path(os.environ["CNNCOURSE_DATA"]).expanduser())
+    dirs.append(CACHE_DIR.expanduser())
+    return dirs
+
+
+def md5sum(path, chunk_size: int = 1 << 20) -> str:
+    """Hex MD5 digest of the file at ``path``."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(url: str, target, md5: str | None = None, timeout: float = 30.0) -> Path:
+    """Download ``url`` to ``target`` atomically, showing a tqdm progress bar.
+
+    The bytes go to a temporary file in the target's folder; it is checked against
+    ``md5`` (when given) and renamed to ``target`` only when complete. On any failure
+    the temporary file is removed and a ``DataError`` explains what to do by hand.
+    """
+    from tqdm.auto import tqdm
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
+    tmp_path = Path(tmp_name)
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        if md5 is not None:
+            actual = md5sum(tmp_path)
+            if actual != md5:
+                raise DataError(f"downloaded file has MD5 {actual}, expected {md5}")
+        os.replace(tmp_path, target)
+    except BaseException as error:
+        tmp_path.unlink(missing_ok=True)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise DataError(f"Could not download {url}: {error}. {_manual_instructions(target)}") from error
+    return target
+
+
+def _validate(arrays, path) -> None:
+    """Check keys, shapes, dtypes and label values of a PneumoniaMNIST archive."""
+    for split in SPLITS:
+        for kind in ("images", "labels"):
+            key = f"{split}_{kind}"
+            if key not in arrays:
+                raise DataError(f"{path}: missing key {key!r}; found {sorted(arrays)}")
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise DataError(f"{path}: {split}_images should have shape (N, 28, 28), got {images.shape}")
+        if images.dtype != np.uint8:
+            raise DataError(f"{path}: {split}_images should have dtype uint8, got {images.dtype}")
+        if labels.reshape(-1).shape[0] != images.shape[0] or labels.size != images.shape[0]:
+            raise DataError(
+                f"{path}: {split}_labels should hold one label per image ({images.shape[0]}), got shape {labels.shape}"
+            )
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{path}: {split}_labels should be integers, got dtype {labels.dtype}")
+        bad = np.setdiff1d(np.unique(labels), [0, 1])
+        if bad.size:
+            raise DataError(f"{path}: {split}_labels should be 0 or 1, found {bad.tolist()}")
+
+
+def _read(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
+    _validate(arrays, path)
+    return tuple(
+        (arrays[f"{split}_images"], arrays[f"{split}_labels"].reshape(-1).astype(np.int64)) for split in SPLITS
+    )
+
+
+def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0) -> Path:
+    """Path to ``pneumoniamnist.npz``: the first folder that has it, else a fresh download.
+
+    The download goes to ``data_dir`` when given, else to ``~/.cache/cnncourse``.
+    """
+    dirs = _candidate_dirs(data_dir)
+    for folder in dirs:
+        if (folder / FILENAME).is_file():
+            return folder / FILENAME
+    target = (dirs[0] if data_dir is not None else CACHE_DIR.expanduser()) / FILENAME
+    if not download_missing:
+        searched = ", ".join(str(d) for d in dirs)
+        raise DataError(f"{FILENAME} not found in {searched}. {_manual_instructions(target)}")
+    return download(URL, target, md5=MD5, timeout=timeout)
+
+
+def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0):
+    """Load PneumoniaMNIST (MedMNIST v2) with its official splits.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        A folder holding ``pneumoniamnist.npz``; searched before ``$CNNCOURSE_DATA``
+        and ``~/.cache/cnncourse``.
+    download_missing : bool
+        Download the official file when it is found nowhere.
+    timeout : float
+        Seconds the download may wait for the server.
+
+    Returns
+    -------
+    ((x_train, y_train), (x_val, y_val), (x_test, y_test))
+        Images are uint8 arrays of shape ``(N, 28, 28)``; labels are int64 arrays of
+        shape ``(N,)`` with 0 = normal and 1 = pneumonia.
+
+    Raises
+    ------
+    DataError (a ``ValueError``)
+        When the file cannot be found, downloaded or read, or has the wrong structure.
+    """
+    return _read(find_pneumoniamnist(data_dir, download_missing=download_missing, timeout=timeout))
+
+
+def synthetic_lesions(n: int, size: int = 28, seed: int = 0, lesion_fraction: float = 0.5):
+    """Chest-like phantoms, half of them with a small bright lesion, whose truth is known.
+
+    Each image has two dark elliptical "lung fields" in a brighter body, a brighter
+    mediastinum between them, and noise. A lesion is a bright Gaussian blob of radius
+    about ``size / 14`` placed inside one lung field.
+
+    Parameters
+    ----------
+    n : int
+        Number of images (>= 1).
+    size : int
+        Height and width (>= 16).
+    seed : int
+        Seed of the generator: the same seed gives the same images.
+    lesion_fraction : float
+        Fraction of images with a lesion, in [0, 1].
+
+    Returns
+    -------
+    images : float32 array ``(n, size, size)`` in [0, 1]
+    labels : int64 array ``(n,)``, 1 where a lesion is present
+    masks : bool array ``(n, size, size)``, True on the lesion (all False without one)
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(size, (int, np.integer)) or size < 16:
+        raise ValueError(f"size must be an integer >= 16, got {size!r}")
+    if not 0.0 <= lesion_fraction <= 1.0:
+        raise ValueError(f"lesion_fraction must be in [0, 1], got {lesion_fraction!r}")
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32) / (size - 1)
+    labels = (rng.random(n) < lesion_fraction).astype(np.int64)
+    images = np.empty((n, size, size), np.float32)
+    masks = np.zeros((n, size, size), bool)
+    for index in range(n):
+        centre_row = 0.5 + rng.uniform(-0.03, 0.03)
+        spread = 0.22 + rng.uniform(-0.02, 0.02)
+        body = ((rows - 0.5) / 0.48) ** 2 + ((cols - 0.5) / 0.45) ** 2 < 1.0
+        image = np.where(body, 0.6, 0.05).astype(np.float32)
+        lungs = []
+        for side in (-1, 1):
+            lung_col = 0.5 + side * spread
+            lung = ((rows - centre_row) / 0.33) ** 2 + ((cols - lung_col) / 0.15) ** 2 < 1.0
+            image[lung] = 0.2
+            lungs.append((lung, lung_col))
+        if labels[index]:
+            lung, lung_col = lungs[rng.integers(2)]
+            radius = (size / 14.0) / (size - 1)
+            lesion_row = centre_row + rng.uniform(-0.18, 0.18)
+            lesion_col = lung_col + rng.uniform(-0.05, 0.05)
+            distance2 = (rows - lesion_row) ** 2 + (cols - lesion_col) ** 2
+            blob = np.exp(-distance2 / (2 * radius**2)).astype(np.float32)
+            image += 0.55 * blob * lung
+            masks[index] = (distance2 <= radius**2) & lung
+        image += rng.normal(0.0, 0.03, image.shape).astype(np.float32)
+        images[index] = np.clip(image, 0.0, 1.0)
+    return images, labels, masks

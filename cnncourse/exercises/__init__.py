@@ -1,0 +1,135 @@
+"""Automatic checkers for the chapters' exercises.
+
+A student writes a function (or computes a value) and calls::
+
+    from cnncourse.exercises import check
+    check("conv2d_stride", my_conv2d)
+
+``check`` prints a one-line success message, or raises ``ExerciseFailed`` (an
+``AssertionError``) whose message says what was expected and what was received:
+shapes, dtypes and a sample of values. A candidate that raises, e.g. the student
+edition's ``NotImplementedError`` stub, fails with a readable message too.
+
+Each chapter registers its checkers in a module of its own (``ch03_convolution.py``
+and so on) with the ``register`` decorator; ``python -m cnncourse.exercises list``
+lists them all by chapter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "call_candidate"]
+
+
+class ExerciseFailed(AssertionError):
+    """A student's answer did not pass its checker."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One registered exercise: its ``name``, its ``chapter`` and the checker function."""
+
+    name: str
+    chapter: str
+    description: str
+    checker: Callable[[Any], None]
+
+
+_REGISTRY: dict[str, Exercise] = {}
+_LOADED = False
+
+
+def register(name: str, chapter: str, description: str):
+    """Decorator that registers ``checker(candidate)`` under ``name``.
+
+    The checker raises ``ExerciseFailed`` with a readable message when the candidate
+    is wrong and returns normally when it is right.
+    """
+
+    def decorate(checker):
+        if name in _REGISTRY and _REGISTRY[name].checker is not checker:
+            raise ValueError(f"exercise {name!r} is registered twice")
+        _REGISTRY[name] = Exercise(name, chapter, description, checker)
+        return checker
+
+    return decorate
+
+
+def _load_all() -> None:
+    """Import every chapter module of this package so that its checkers register."""
+    global _LOADED
+    if _LOADED:
+        return
+    for module in pkgutil.iter_modules(__path__):
+        if module.name.startswith("ch"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    _LOADED = True
+
+
+def exercises(chapter: str | None = None) -> list[Exercise]:
+    """All registered exercises, sorted by chapter then name; only ``chapter``'s if given."""
+    _load_all()
+    found = [e for e in _REGISTRY.values() if chapter is None or e.chapter == chapter]
+    return sorted(found, key=lambda e: (e.chapter, e.name))
+
+
+def check(name: str, candidate) -> bool:
+    """Check a student's ``candidate`` answer to exercise ``name``.
+
+    Returns True and prints a short message when the answer passes; raises
+    ``ExerciseFailed`` with what was expected and what was received otherwise.
+    """
+    _load_all()
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"no exercise named {name!r}; known exercises: {known}")
+    _REGISTRY[name].checker(candidate)
+    print(f"✓ {name}: correct")
+    return True
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray) or np.isscalar(value):
+        array = np.asarray(value)
+        sample = np.array2string(array.reshape(-1)[:6], precision=4, separator=", ")
+        more = " …" if array.size > 6 else ""
+        return f"shape {array.shape}, dtype {array.dtype}, first values {sample}{more}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def assert_close(received, expected, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Raise ``ExerciseFailed`` unless ``received`` matches ``expected`` in shape and value."""
+    try:
+        received_array = np.asarray(received, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExerciseFailed(f"{what}: expected an array ({_describe(expected)}), received {_describe(received)}")
+    expected_array = np.asarray(expected, dtype=np.float64)
+    if received_array.shape != expected_array.shape:
+        raise ExerciseFailed(
+            f"{what}: wrong shape.\n  expected: {_describe(expected_array)}\n  received: {_describe(received_array)}"
+        )
+    if not np.allclose(received_array, expected_array, rtol=rtol, atol=atol, equal_nan=False):
+        worst = np.unravel_index(np.argmax(np.abs(received_array - expected_array)), expected_array.shape)
+        raise ExerciseFailed(
+            f"{what}: wrong values (largest difference at index {tuple(int(i) for i in worst)}: "
+            f"expected {expected_array[worst]:.6g}, received {received_array[worst]:.6g}).\n"
+            f"  expected: {_describe(expected_array)}\n  received: {_describe(received_array)}"
+        )
+
+
+def call_candidate(candidate, *args, what: str = "your function", **kwargs):
+    """Call ``candidate(*args, **kwargs)``, turning any exception into a readable failure."""
+    if not callable(candidate):
+        raise ExerciseFailed(f"{what}: expected a function, received {_describe(candidate)}")
+    try:
+        return candidate(*args, **kwargs)
+    except NotImplementedError:
+        raise ExerciseFailed(f"{what} is not implemented yet: replace the `raise NotImplementedError` stub.") from None
+    except Exception as error:  # the student's bug, reported rather than crashing the checker
+        raise ExerciseFailed(f"{what} raised {type(error).__name__}: {error}") from error

@@ -1,0 +1,233 @@
+"""2-D convolution (cross-correlation, as in every deep learning framework), NHWC.
+
+The seed's formula (section 3.1) is
+
+    y(i, j) = sum_{p=0}^{P-1} sum_{q=0}^{Q-1} x(i + p, j + q) * k(p, q)
+
+with no kernel flip, so it is a cross-correlation. Here it grows channels, a bias,
+strides and padding, exactly as ``keras.layers.Conv2D`` computes it:
+
+    y[n, i, j, f] = bias[f] + sum_{p, q, c} x_pad[n, i*sh + p, j*sw + q, c] * kernel[p, q, c, f]
+
+Shapes (Keras's layout): ``x (N, H, W, C_in)``, ``kernel (kh, kw, C_in, C_out)``,
+``bias (C_out,)``, ``y (N, H_out, W_out, C_out)``.
+
+``conv2d_naive`` writes the formula as loops; ``conv2d`` computes the same numbers with
+im2col: every receptive field becomes one row of a matrix, and one matrix product with
+the flattened kernel does all the multiply-adds at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .padding import check_window_fits, pad_amounts, pad_images
+from .validation import as_float_array, as_pair, check_bias, check_images, check_kernel, check_padding
+
+
+def _check_conv_args(x, kernel, bias, strides, padding):
+    """Validated ``x, kernel, bias, (sh, sw), padding, (out_h, out_w)``; ``bias`` may be None."""
+    x = check_images(x, "x")
+    kernel = check_kernel(kernel, x.shape[3])
+    if bias is not None:
+        bias = check_bias(bias, kernel.shape[3])
+    strides = as_pair(strides, "strides")
+    padding = check_padding(padding)
+    out_hw = check_window_fits(x.shape, kernel.shape[:2], strides, padding, name="kernel")
+    return x, kernel, bias, strides, padding, out_hw
+
+
+def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
+    """The seed's formula as explicit loops over output pixels and kernel offsets.
+
+    The loops run over the output position ``(i, j)`` and the kernel offset ``(p, q)``,
+    as in the seed's double sum. The batch and the channels ride along as vectors: at each
+    step the ``C_in`` input values at one pixel of every image meet the ``(C_in, C_out)``
+    kernel slice ``k(p, q)`` in one small matrix product. It is slow on purpose: it is
+    the reference that ``conv2d`` is tested against.
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C_in)``
+    kernel : array ``(kh, kw, C_in, C_out)``
+    bias : array ``(C_out,)`` or None
+    strides : int or (int, int)
+    padding : "valid" or "same" (TensorFlow's rule, extra pixel at the bottom/right)
+
+    Returns
+    -------
+    y : array ``(N, H_out, W_out, C_out)``
+    """
+    x, kernel, bias, (sh, sw), padding, (out_h, out_w) = _check_conv_args(x, kernel, bias, strides, padding)
+    kh, kw, _, c_out = kernel.shape
+    x_pad, _ = pad_images(x, (kh, kw), (sh, sw), padding)
+    y = np.zeros((x.shape[0], out_h, out_w, c_out), dtype=np.result_type(x, kernel))
+    for i in range(out_h):
+        for j in range(out_w):
+            for p in range(kh):
+                for q in range(kw):
+                    # x(i + p, j + q) * k(p, q), with strides and channels
+                    y[:, i, j, :] += x_pad[:, i * sh + p, j * sw + q, :] @ kernel[p, q]
+    if bias is not None:
+        y += bias
+    return y
+
+
+def im2col(x_padded: np.ndarray, kernel_size, strides, out_hw) -> np.ndarray:
+    """Every receptive field of a padded batch, as a strided view (no copy).
+
+    Parameters
+    ----------
+    x_padded : array ``(N, H_pad, W_pad, C)``
+    kernel_size, strides : (int, int)
+    out_hw : (out_h, out_w)
+
+    Returns
+    -------
+    windows : view ``(N, out_h, out_w, kh, kw, C)``, the kernel's own axis order, so
+        ``windows.reshape(-1, kh * kw * C) @ kernel.reshape(kh * kw * C, C_out)`` is the
+        convolution.
+    """
+    (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, strides, out_hw
+    windows = sliding_window_view(x_padded, (kh, kw), axis=(1, 2))  # (N, H_pad-kh+1, W_pad-kw+1, C, kh, kw)
+    windows = windows[:, : (out_h - 1) * sh + 1 : sh, : (out_w - 1) * sw + 1 : sw]
+    return windows.transpose(0, 1, 2, 4, 5, 3)
+
+
+def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
+    """The adjoint of ``im2col``: add every window's gradient back onto the padded input.
+
+    Parameters
+    ----------
+    dwindows : array ``(N, out_h, out_w, kh, kw, C)``
+    padded_shape : ``(N, H_pad, W_pad, C)``
+    strides : (int, int)
+
+    Returns
+    -------
+    dx_padded : array ``padded_shape``. Overlapping windows add up, which is why this is
+        a loop of ``kh * kw`` vectorised additions rather than a reshape.
+    """
+    _, out_h, out_w, kh, kw, _ = dwindows.shape
+    sh, sw = strides
+    dx_padded = np.zeros(padded_shape, dtype=dwindows.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            dx_padded[:, p : p + (out_h - 1) * sh + 1 : sh, q : q + (out_w - 1) * sw + 1 : sw, :] += dwindows[
+                :, :, :, p, q, :
+            ]
+    return dx_padded
+
+
+def _conv_forward(x, kernel, bias, strides, padding, out_hw):
+    """Unchecked vectorised forward; also returns the im2col matrix for the backward pass.
+
+    Returns ``y (N, out_h, out_w, C_out)`` and ``cols (N * out_h * out_w, kh * kw * C_in)``.
+    """
+    kh, kw, c_in, c_out = kernel.shape
+    x_pad, _ = pad_images(x, (kh, kw), strides, padding)
+    # The reshape copies the strided view into one contiguous matrix: this is im2col.
+    cols = im2col(x_pad, (kh, kw), strides, out_hw).reshape(-1, kh * kw * c_in)
+    y = cols @ kernel.reshape(kh * kw * c_in, c_out)
+    if bias is not None:
+        y += bias
+    return y.reshape(x.shape[0], out_hw[0], out_hw[1], c_out), cols
+
+
+def _conv_backward(dy, x_shape, kernel, strides, padding, cols, need_dx=True):
+    """Unchecked backward pass from the im2col matrix ``cols`` saved by ``_conv_forward``.
+
+    Returns ``dx (x_shape)`` (None when ``need_dx`` is False), ``dkernel`` and ``dbias``.
+    """
+    kh, kw, c_in, c_out = kernel.shape
+    n, out_h, out_w, _ = dy.shape
+    dy_rows = dy.reshape(-1, c_out)  # (N * out_h * out_w, C_out)
+    dkernel = (cols.T @ dy_rows).reshape(kernel.shape)
+    dbias = dy_rows.sum(axis=0)
+    if not need_dx:
+        return None, dkernel, dbias
+    dwindows = (dy_rows @ kernel.reshape(-1, c_out).T).reshape(n, out_h, out_w, kh, kw, c_in)
+    (top, bottom), (left, right) = _pads(x_shape, (kh, kw), strides, padding)
+    padded_shape = (n, x_shape[1] + top + bottom, x_shape[2] + left + right, c_in)
+    dx_padded = col2im(dwindows, padded_shape, strides)
+    return dx_padded[:, top : top + x_shape[1], left : left + x_shape[2], :], dkernel, dbias
+
+
+def _pads(x_shape, kernel_size, strides, padding):
+    """``((top, bottom), (left, right))`` padding of an input of shape ``x_shape``."""
+    return (
+        pad_amounts(x_shape[1], kernel_size[0], strides[0], padding),
+        pad_amounts(x_shape[2], kernel_size[1], strides[1], padding),
+    )
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
+    """Vectorised 2-D convolution (im2col + one matrix product); same results as ``conv2d_naive``.
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C_in)``
+    kernel : array ``(kh, kw, C_in, C_out)``
+    bias : array ``(C_out,)`` or None
+    strides : int or (int, int)
+    padding : "valid" or "same"
+
+    Returns
+    -------
+    y : array ``(N, H_out, W_out, C_out)``
+    """
+    x, kernel, bias, strides, padding, out_hw = _check_conv_args(x, kernel, bias, strides, padding)
+    dtype = np.result_type(x, kernel)
+    y, _ = _conv_forward(x.astype(dtype, copy=False), kernel.astype(dtype, copy=False), bias, strides, padding, out_hw)
+    return y
+
+
+def conv2d_backward(dy, x, kernel, strides=1, padding="valid"):
+    """Gradients of a scalar loss through ``y = conv2d(x, kernel, bias, strides, padding)``.
+
+    Parameters
+    ----------
+    dy : array ``(N, H_out, W_out, C_out)``, the gradient of the loss w.r.t. ``y``
+    x : array ``(N, H, W, C_in)``, the forward input
+    kernel : array ``(kh, kw, C_in, C_out)``
+    strides, padding : as in the forward pass
+
+    Returns
+    -------
+    dx : array ``(N, H, W, C_in)``
+    dkernel : array ``(kh, kw, C_in, C_out)``; ``dkernel[p, q, c, f] = sum dy[n, i, j, f] * x_pad[n, i*sh+p, j*sw+q, c]``
+    dbias : array ``(C_out,)``; the sum of ``dy`` over batch and pixels
+    """
+    x, kernel, _, strides, padding, out_hw = _check_conv_args(x, kernel, None, strides, padding)
+    dy = as_float_array(dy, "dy")
+    expected = (x.shape[0], out_hw[0], out_hw[1], kernel.shape[3])
+    if dy.shape != expected:
+        raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
+    dtype = np.result_type(x, kernel, dy)
+    x, kernel, dy = (a.astype(dtype, copy=False) for a in (x, kernel, dy))
+    _, cols = _conv_forward(x, kernel, None, strides, padding, out_hw)
+    dx, dkernel, dbias = _conv_backward(dy, x.shape, kernel, strides, padding, cols)
+    return dx, dkernel, dbias
+
+
+def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
+    """``conv2d_backward`` as loops: each forward multiply-add sends ``dy`` back to both factors.
+
+    Shapes as in ``conv2d_backward``; returns ``(dx, dkernel, dbias)``.
+    """
+    x, kernel, _, (sh, sw), padding, (out_h, out_w) = _check_conv_args(x, kernel, None, strides, padding)
+    dy = as_float_array(dy, "dy")
+    kh, kw, _, _ = kernel.shape
+    x_pad, ((top, _), (left, _)) = pad_images(x, (kh, kw), (sh, sw), padding)
+    dx_pad = np.zeros(x_pad.shape, dtype=np.result_type(x, kernel, dy))
+    dkernel = np.zeros(kernel.shape, dtype=dx_pad.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            for p in range(kh):
+                for q in range(kw):
+                    # forward: y[:, i, j, :] += x_pad[:, i*sh+p, j*sw+q, :] @ kernel[p, q]
+                    dx_pad[:, i * sh + p, j * sw + q, :] += dy[:, i, j, :] @ kernel[p, q].T
+                    dkernel[p, q] += x_pad[:, i * sh + p, j * sw + q, :].T @ dy[:, i, j, :]
+    dbias = dy.sum(axis=(0, 1, 2))
+    return dx_pad[:, top : top + x.shape[1], left : left + x.shape[2], :], dkernel, dbias

@@ -1,0 +1,127 @@
+"""Input checks shared by the NumPy engine.
+
+Every public function of ``cnncourse.scratch`` checks its arguments here, so that a
+mistake fails early with a message that names the argument and says what was
+expected and what was received, instead of a cryptic broadcasting error deep inside
+NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+PADDINGS = ("valid", "same")
+
+
+def as_pair(value, name: str) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: a positive (height, width) pair.
+
+    Used for ``kernel_size``, ``strides`` and ``pool_size``, which Keras accepts as an
+    int or as a pair of ints.
+    """
+    if isinstance(value, (numbers.Integral,)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2:
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+        pair = (int(value[0]), int(value[1]))
+    elif isinstance(value, (tuple, list, np.ndarray)):
+        raise ValueError(f"{name} must be an int or a pair (height, width), got {len(value)} values: {value!r}")
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {type(value).__name__} {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return pair
+
+
+def check_padding(padding) -> str:
+    """Return ``"valid"`` or ``"same"`` (case-insensitive, as in Keras)."""
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    return padding.lower()
+
+
+def as_float_array(x, name: str, dtype=None) -> np.ndarray:
+    """``x`` as a floating-point array; integers and booleans become ``dtype`` or float64."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be array-like, got {type(x).__name__}") from error
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} must be real, got dtype {array.dtype}")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    return array
+
+
+def check_rank(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
+    """Raise ``ValueError`` unless ``array.ndim == ndim``; ``layout`` reads e.g. "(N, H, W, C)"."""
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim} {layout}, got rank {array.ndim} with shape {array.shape}")
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or infinity."""
+    if not np.isfinite(array).all():
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); check the data and the learning rate")
+
+
+def check_images(x, name: str = "x", dtype=None) -> np.ndarray:
+    """A finite float batch of images of shape ``(N, H, W, C)``."""
+    array = as_float_array(x, name, dtype)
+    check_rank(array, name, 4, "(batch, height, width, channels)")
+    check_finite(array, name)
+    return array
+
+
+def check_kernel(kernel, channels: int, name: str = "kernel") -> np.ndarray:
+    """A finite float kernel ``(kh, kw, c_in, c_out)`` whose ``c_in`` equals ``channels``."""
+    array = as_float_array(kernel, name)
+    check_rank(array, name, 4, "(kernel_height, kernel_width, in_channels, out_channels)")
+    check_finite(array, name)
+    if array.shape[2] != channels:
+        raise ValueError(
+            f"channel mismatch: {name} has shape {array.shape}, so it expects {array.shape[2]} input channels, "
+            f"but x has {channels} channels"
+        )
+    return array
+
+
+def check_bias(bias, filters: int, name: str = "bias") -> np.ndarray:
+    """A finite float bias of shape ``(filters,)``."""
+    array = as_float_array(bias, name)
+    if array.shape != (filters,):
+        raise ValueError(f"{name} must have shape ({filters},), one value per filter, got shape {array.shape}")
+    check_finite(array, name)
+    return array
+
+
+def check_rate(rate, name: str = "rate") -> float:
+    """A dropout rate in [0, 1)."""
+    if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+        raise TypeError(f"{name} must be a float in [0, 1), got {type(rate).__name__} {rate!r}")
+    if not 0.0 <= float(rate) < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+def check_positive_int(value, name: str) -> int:
+    """A positive int such as ``filters`` or ``units``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def check_same_shape(expected: tuple, array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` unless ``array.shape == expected``."""
+    if tuple(array.shape) != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}, got {tuple(array.shape)}")

@@ -1,0 +1,199 @@
+"""The data module: PneumoniaMNIST loading (local, validated, downloaded) and phantoms."""
+
+import hashlib
+import os
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnncourse import data
+from cnncourse.data import DataError, load_pneumoniamnist, synthetic_lesions
+
+SHARED = Path(os.environ.get("CNNCOURSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+OFFICIAL_SIZES = {"train": 4707, "val": 524, "test": 624}  # the shared copy lacks one duplicate train image
+
+
+def _fake_arrays(n=6, **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split in data.SPLITS:
+        arrays[f"{split}_images"] = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        arrays[f"{split}_labels"] = rng.integers(0, 2, (n, 1)).astype(np.uint8)
+    arrays.update(overrides)
+    return arrays
+
+
+def _write(folder, arrays):
+    path = Path(folder) / data.FILENAME
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture
+def no_env(monkeypatch, tmp_path):
+    """No $CNNCOURSE_DATA and an empty cache, so only data_dir counts."""
+    monkeypatch.delenv("CNNCOURSE_DATA", raising=False)
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    return tmp_path
+
+
+@pytest.mark.skipif(not (SHARED / data.FILENAME).exists(), reason="no local PneumoniaMNIST copy")
+def test_real_file_has_official_splits():
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_pneumoniamnist(SHARED)
+    assert x_train.shape == (OFFICIAL_SIZES["train"], 28, 28)
+    assert x_val.shape == (OFFICIAL_SIZES["val"], 28, 28)
+    assert x_test.shape == (OFFICIAL_SIZES["test"], 28, 28)
+    for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test)):
+        assert x.dtype == np.uint8 and y.ndim == 1 and y.dtype == np.int64
+        assert set(np.unique(y)) == {0, 1}
+    assert np.bincount(y_test).tolist() == [234, 390]
+
+
+def test_lookup_order_prefers_data_dir(no_env, monkeypatch, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    _write(first, _fake_arrays(n=3))
+    _write(second, _fake_arrays(n=5))
+    monkeypatch.setenv("CNNCOURSE_DATA", str(second))
+    assert load_pneumoniamnist(first)[0][0].shape[0] == 3
+    assert load_pneumoniamnist()[0][0].shape[0] == 5  # env var next
+
+
+def test_cache_dir_is_last(no_env):
+    cache = data.CACHE_DIR
+    cache.mkdir(parents=True)
+    _write(cache, _fake_arrays(n=4))
+    assert load_pneumoniamnist()[2][0].shape[0] == 4
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"val_images": np.zeros((6, 32, 32), np.uint8)}, r"val_images should have shape \(N, 28, 28\), got \(6, 32, 32\)"),
+        ({"test_images": np.zeros((6, 28, 28), np.float32)}, r"test_images should have dtype uint8, got float32"),
+        ({"train_labels": np.full((6, 1), 3, np.uint8)}, r"train_labels should be 0 or 1, found \[3\]"),
+        ({"train_labels": np.zeros((4, 1), np.uint8)}, r"one label per image \(6\), got shape \(4, 1\)"),
+    ],
+)
+def test_wrong_structure_is_a_clear_error(no_env, overrides, message):
+    _write(no_env, _fake_arrays(**overrides))
+    with pytest.raises(DataError, match=message):
+        load_pneumoniamnist(no_env)
+
+
+def test_missing_key(no_env):
+    arrays = _fake_arrays()
+    del arrays["test_labels"]
+    _write(no_env, arrays)
+    with pytest.raises(DataError, match="missing key 'test_labels'"):
+        load_pneumoniamnist(no_env)
+
+
+def test_corrupt_npz(no_env):
+    (no_env / data.FILENAME).write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    with pytest.raises(DataError, match="not a readable .npz"):
+        load_pneumoniamnist(no_env)
+
+
+def test_pickled_object_arrays_are_refused(no_env):
+    arrays = _fake_arrays()
+    arrays["train_labels"] = np.array([[0], [1], [0], [1], [0], [1]], dtype=object)
+    _write(no_env, arrays)
+    with pytest.raises(DataError, match="not a readable .npz"):
+        load_pneumoniamnist(no_env)
+
+
+class _FakeResponse:
+    def __init__(self, payload):
+        self.payload, self.headers = payload, {"Content-Length": str(len(payload))}
+
+    def __enter__(self):
+        import io
+
+        self.stream = io.BytesIO(self.payload)
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, size=-1):
+        return self.stream.read(size)
+
+
+def _npz_bytes(tmp_path):
+    path = _write(tmp_path, _fake_arrays())
+    payload = path.read_bytes()
+    path.unlink()
+    return payload
+
+
+def test_download_checks_md5_and_renames(no_env, monkeypatch):
+    payload = _npz_bytes(no_env)
+    monkeypatch.setattr(data, "MD5", hashlib.md5(payload).hexdigest())
+    calls = []
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: calls.append(timeout) or _FakeResponse(payload))
+    splits = load_pneumoniamnist(timeout=5)
+    assert calls == [5]
+    assert splits[0][0].shape == (6, 28, 28)
+    assert sorted(p.name for p in data.CACHE_DIR.iterdir()) == [data.FILENAME]
+
+
+def test_download_with_wrong_md5_leaves_nothing(no_env, monkeypatch):
+    payload = _npz_bytes(no_env)
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: _FakeResponse(payload))
+    with pytest.raises(DataError, match=r"MD5 .* expected 28209eda62fecd6e6a2d98b1501bb15f.*save it as"):
+        load_pneumoniamnist()
+    assert list(data.CACHE_DIR.iterdir()) == []
+
+
+def test_failed_download_explains_manual_steps(no_env, monkeypatch):
+    def refuse(url, timeout):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", refuse)
+    with pytest.raises(DataError) as info:
+        load_pneumoniamnist()
+    message = str(info.value)
+    assert "no network" in message and "CNNCOURSE_DATA" in message and data.URL in message
+    assert list(data.CACHE_DIR.iterdir()) == []
+
+
+def test_interrupted_download_leaves_no_partial_file(no_env, monkeypatch):
+    class Broken(_FakeResponse):
+        def read(self, size=-1):
+            if self.stream.tell() > 10:
+                raise ConnectionResetError("connection reset")
+            return self.stream.read(11)
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: Broken(b"x" * 1000))
+    with pytest.raises(DataError, match="connection reset"):
+        load_pneumoniamnist()
+    assert list(data.CACHE_DIR.iterdir()) == []
+
+
+def test_no_download_when_disallowed(no_env):
+    with pytest.raises(DataError, match="not found in"):
+        load_pneumoniamnist(download_missing=False)
+
+
+def test_synthetic_lesions_are_deterministic_and_consistent():
+    images, labels, masks = synthetic_lesions(40, size=28, seed=3)
+    again = synthetic_lesions(40, size=28, seed=3)
+    assert images.shape == (40, 28, 28) and images.dtype == np.float32
+    assert labels.shape == (40,) and masks.shape == (40, 28, 28) and masks.dtype == bool
+    assert np.array_equal(images, again[0]) and np.array_equal(masks, again[2])
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert 5 < labels.sum() < 35
+    assert all(masks[i].any() == bool(labels[i]) for i in range(40))
+    # The lesion is brighter than the lung around it.
+    lesion = images[labels == 1][masks[labels == 1]].mean()
+    assert lesion > images[labels == 0].mean()
+    assert not np.array_equal(images, synthetic_lesions(40, seed=4)[0])
+
+
+@pytest.mark.parametrize("kwargs, message", [({"n": 0}, "n must be a positive integer"), ({"n": 2, "size": 8}, "size must be an integer >= 16")])
+def test_synthetic_lesions_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        synthetic_lesions(**kwargs)
