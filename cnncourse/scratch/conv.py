@@ -41,11 +41,11 @@ def _check_conv_args(x, kernel, bias, strides, padding):
 def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
     """The seed's formula as explicit loops over output pixels and kernel offsets.
 
-    The loops run over the output position ``(i, j)`` and the kernel offset ``(p, q)``,
-    as in the seed's double sum. The batch and the channels ride along as vectors: at each
-    step the ``C_in`` input values at one pixel of every image meet the ``(C_in, C_out)``
-    kernel slice ``k(p, q)`` in one small matrix product. It is slow on purpose: it is
-    the reference that ``conv2d`` is tested against.
+    The loops run over the image ``n``, the output position ``(i, j)`` and the kernel
+    offset ``(p, q)``, as in the seed's double sum. Only the channels ride along as
+    vectors: at each step the ``C_in`` values of one input pixel meet the
+    ``(C_in, C_out)`` kernel slice ``k(p, q)`` in a small vector-matrix product. It is
+    slow on purpose: it is the reference that ``conv2d`` is tested against.
 
     Parameters
     ----------
@@ -63,12 +63,13 @@ def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
     kh, kw, _, c_out = kernel.shape
     x_pad, _ = pad_images(x, (kh, kw), (sh, sw), padding)
     y = np.zeros((x.shape[0], out_h, out_w, c_out), dtype=np.result_type(x, kernel))
-    for i in range(out_h):
-        for j in range(out_w):
-            for p in range(kh):
-                for q in range(kw):
-                    # x(i + p, j + q) * k(p, q), with strides and channels
-                    y[:, i, j, :] += x_pad[:, i * sh + p, j * sw + q, :] @ kernel[p, q]
+    for n in range(x.shape[0]):
+        for i in range(out_h):
+            for j in range(out_w):
+                for p in range(kh):
+                    for q in range(kw):
+                        # x(i + p, j + q) * k(p, q): a (C_in,) pixel times a (C_in, C_out) kernel slice
+                        y[n, i, j, :] += x_pad[n, i * sh + p, j * sw + q, :] @ kernel[p, q]
     if bias is not None:
         y += bias
     return y
@@ -95,6 +96,14 @@ def im2col(x_padded: np.ndarray, kernel_size, strides, out_hw) -> np.ndarray:
     return windows.transpose(0, 1, 2, 4, 5, 3)
 
 
+def _offsets(kernel_size, strides, out_hw):
+    """``(p, q, rows, cols)`` per kernel offset: the slices of ``x_pad`` that offset touches."""
+    (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, strides, out_hw
+    for p in range(kh):
+        for q in range(kw):
+            yield p, q, slice(p, p + (out_h - 1) * sh + 1, sh), slice(q, q + (out_w - 1) * sw + 1, sw)
+
+
 def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
     """The adjoint of ``im2col``: add every window's gradient back onto the padded input.
 
@@ -110,13 +119,9 @@ def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
         a loop of ``kh * kw`` vectorised additions rather than a reshape.
     """
     _, out_h, out_w, kh, kw, _ = dwindows.shape
-    sh, sw = strides
     dx_padded = np.zeros(padded_shape, dtype=dwindows.dtype)
-    for p in range(kh):
-        for q in range(kw):
-            dx_padded[:, p : p + (out_h - 1) * sh + 1 : sh, q : q + (out_w - 1) * sw + 1 : sw, :] += dwindows[
-                :, :, :, p, q, :
-            ]
+    for p, q, rows, cols in _offsets((kh, kw), strides, (out_h, out_w)):
+        dx_padded[:, rows, cols, :] += dwindows[:, :, :, p, q, :]
     return dx_padded
 
 
@@ -127,8 +132,15 @@ def _conv_forward(x, kernel, bias, strides, padding, out_hw):
     """
     kh, kw, c_in, c_out = kernel.shape
     x_pad, _ = pad_images(x, (kh, kw), strides, padding)
-    # The reshape copies the strided view into one contiguous matrix: this is im2col.
-    cols = im2col(x_pad, (kh, kw), strides, out_hw).reshape(-1, kh * kw * c_in)
+    if c_in >= 8:
+        # The reshape copies the strided view into one contiguous matrix: this is im2col.
+        cols = im2col(x_pad, (kh, kw), strides, out_hw).reshape(-1, kh * kw * c_in)
+    else:
+        # Few channels: copying one kernel offset at a time is about 3x faster than the 6-D transpose.
+        cols = np.empty((x.shape[0], out_hw[0], out_hw[1], kh, kw, c_in), dtype=x_pad.dtype)
+        for p, q, rows, columns in _offsets((kh, kw), strides, out_hw):
+            cols[:, :, :, p, q, :] = x_pad[:, rows, columns, :]
+        cols = cols.reshape(-1, kh * kw * c_in)
     y = cols @ kernel.reshape(kh * kw * c_in, c_out)
     if bias is not None:
         y += bias

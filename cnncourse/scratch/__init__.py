@@ -1,0 +1,37 @@
+"""The NumPy engine: every layer of the seed, forward and backward written by hand.
+
+Keras's layout and names: images NHWC ``(batch, height, width, channels)``, conv kernels
+``(kh, kw, c_in, c_out)``, dense kernels ``(in, out)``, weights listed as
+``[kernel, bias]`` per layer, so ``get_weights()`` / ``set_weights()`` move between this
+engine and Keras unchanged. NumPy only: importing it never imports TensorFlow.
+
+Modules, one concept each:
+
+=================  ============================================================
+``conv``           ``conv2d_naive``, ``conv2d``, ``conv2d_backward``, im2col
+``pooling``        ``max_pool2d``, ``avg_pool2d`` and their backward passes
+``padding``        output sizes and TensorFlow's "same" padding
+``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
+``initializers``   Glorot uniform, zeros
+``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
+``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
+``optimizers``     SGD (momentum, Nesterov), Adam
+``model``          Sequential: compile, fit, evaluate, predict, summary
+``gradcheck``      centred finite differences and relative errors
+``validation``     the input checks behind every clear error message
+=================  ============================================================
+"""
+
+from .activations import ACTIVATIONS, get_activation, linear, relu, sigmoid, softmax, tanh
+from .conv import col2im, conv2d, conv2d_backward, conv2d_backward_naive, conv2d_naive, im2col
+from .initializers import glorot_uniform, zeros
+from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
+from .padding import output_length, output_shape, pad_amounts
+from .pooling import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_naive,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_naive,
+)

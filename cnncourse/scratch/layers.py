@@ -1,0 +1,407 @@
+"""Layers of the NumPy engine, with Keras's names, arguments, layouts and weight order.
+
+Every layer has
+
+- ``forward(x, training=False) -> y``, which keeps what the backward pass needs;
+- ``backward(dy) -> dx``, which fills ``grads`` (same keys and shapes as ``params``)
+  and returns the gradient w.r.t. the input. It never changes ``params``: updating
+  them is the optimizer's job;
+- ``params`` / ``grads`` dicts, ``get_weights()`` / ``set_weights()`` in Keras's order
+  (``[kernel, bias]``), and ``count_params()``.
+
+A layer built without ``input_shape`` creates its weights on its first ``forward``,
+from the shape of that batch. Shapes given to ``input_shape``, and the shapes in
+``output_shape``, leave out the batch axis, as in Keras.
+
+Images are NHWC: ``(batch, height, width, channels)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import numpy as np
+
+from . import activations as _activations
+from .conv import _conv_backward, _conv_forward
+from .initializers import glorot_uniform, make_rng, zeros
+from .padding import check_window_fits
+from .pooling import _avg_pool_backward, _avg_pool_forward, _max_pool_backward, _max_pool_forward
+from .validation import (
+    as_float_array,
+    as_pair,
+    check_finite,
+    check_padding,
+    check_positive_int,
+    check_rank,
+    check_rate,
+)
+
+_name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
+
+
+def _auto_name(prefix: str) -> str:
+    """Keras-style unique names: ``conv2d``, ``conv2d_1``, ``conv2d_2``, ..."""
+    index = next(_name_counters[prefix])
+    return prefix if index == 0 else f"{prefix}_{index}"
+
+
+class Layer:
+    """Base class. Subclasses implement ``_build``, ``_output_shape``, ``_forward``, ``_backward``."""
+
+    weight_names: tuple[str, ...] = ()
+    expected_rank: int | None = None  # rank of x, batch axis included
+    layout = ""
+
+    def __init__(self, input_shape=None, name: str | None = None, dtype="float32"):
+        self.name = name or _auto_name(_snake(type(self).__name__))
+        self.dtype = np.dtype(dtype)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self._pending_input_shape = input_shape
+
+    def _finish_init(self):
+        # Called at the end of subclass constructors: build now when input_shape was given.
+        if self._pending_input_shape is not None:
+            self.build(self._pending_input_shape)
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape):
+        """Create the weights for inputs of per-sample shape ``input_shape`` (no batch axis)."""
+        input_shape = tuple(int(d) for d in input_shape)
+        if self.expected_rank is not None and len(input_shape) + 1 != self.expected_rank:
+            raise ValueError(
+                f"{self.name}: input_shape must have {self.expected_rank - 1} dimensions "
+                f"{self.layout} without the batch axis, got {input_shape}"
+            )
+        self.output_shape = tuple(self._output_shape(input_shape))
+        self._build(input_shape)
+        self.input_shape = input_shape
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self.built = True
+        return self
+
+    def _build(self, input_shape):
+        pass
+
+    def _output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_shape(self, input_shape):
+        """Per-sample output shape for a per-sample input shape (no batch axes)."""
+        return tuple(self._output_shape(tuple(int(d) for d in input_shape)))
+
+    # ------------------------------------------------------------------- passes
+    def _check_input(self, x):
+        x = as_float_array(x, "x", dtype=self.dtype)
+        if self.expected_rank is not None:
+            check_rank(x, f"{self.name}: x", self.expected_rank, self.layout)
+        check_finite(x, f"{self.name}: x")
+        if not self.built:
+            self.build(x.shape[1:])
+        else:
+            self._check_compatible(x.shape[1:])
+        return x
+
+    def _check_compatible(self, shape):
+        """Raise ``ValueError`` when a batch of per-sample shape ``shape`` does not fit the weights."""
+
+    def forward(self, x, training: bool = False):
+        """Compute ``y`` from ``x`` and keep what ``backward`` needs. See the class for shapes."""
+        x = self._check_input(x)
+        return self._forward(x, training)
+
+    def backward(self, dy):
+        """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``."""
+        if not hasattr(self, "_last_output_shape"):
+            raise RuntimeError(f"{self.name}: call forward before backward")
+        dy = as_float_array(dy, "dy", dtype=self.dtype)
+        if dy.shape != self._last_output_shape:
+            raise ValueError(f"{self.name}: dy must have the last output's shape {self._last_output_shape}, got {dy.shape}")
+        return self._backward(dy)
+
+    def __call__(self, x, training: bool = False):
+        return self.forward(x, training=training)
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights in Keras's order (``[kernel, bias]`` for Conv2D and Dense)."""
+        return [self.params[name].copy() for name in self.weight_names if name in self.params]
+
+    def set_weights(self, weights) -> None:
+        """Copy ``weights`` (Keras's order and shapes) into the layer, in place."""
+        names = [name for name in self.weight_names if name in self.params]
+        if not self.built and self.weight_names:
+            raise RuntimeError(f"{self.name}: build the layer (or run forward once) before set_weights")
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValueError(f"{self.name}: expected {len(names)} weight arrays {names}, got {len(weights)}")
+        for name, value in zip(names, weights):
+            value = as_float_array(value, f"{self.name}.{name}")
+            if value.shape != self.params[name].shape:
+                raise ValueError(
+                    f"{self.name}: weight {name!r} must have shape {self.params[name].shape}, got {value.shape}"
+                )
+            self.params[name][...] = value  # in place, so optimizer state stays attached
+
+    def count_params(self) -> int:
+        return int(sum(value.size for value in self.params.values()))
+
+    def astype(self, dtype):
+        """Cast weights and computations to ``dtype`` (e.g. float64 for gradient checks); returns self."""
+        self.dtype = np.dtype(dtype)
+        self.params = {key: value.astype(self.dtype) for key, value in self.params.items()}
+        self.grads = {key: value.astype(self.dtype) for key, value in self.grads.items()}
+        return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r}, input_shape={self.input_shape}, output_shape={self.output_shape})"
+
+
+def _snake(name: str) -> str:
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return out.replace("conv2_d", "conv2d").replace("pooling2_d", "pooling2d")
+
+
+class _ActivatedLayer(Layer):
+    """A layer ``y = g(z)`` with an affine ``z`` and a fused activation ``g``."""
+
+    def _activate(self, z):
+        self._z = z  # the pre-activation ("logits" when g is softmax or sigmoid)
+        self._y = self.activation.forward(z)
+        return self._y
+
+    def _backward(self, dy, need_dx: bool = True):
+        return self._backward_pre_activation(self.activation.backward(dy, self._y), need_dx)
+
+
+class Conv2D(_ActivatedLayer):
+    """2-D convolution layer, ``keras.layers.Conv2D``'s twin.
+
+    ``x (N, H, W, C_in) -> y (N, H_out, W_out, filters)``, ``y = activation(conv2d(x, kernel) + bias)``.
+
+    Weights: ``kernel (kh, kw, C_in, filters)``, Glorot uniform; ``bias (filters,)``, zeros.
+    """
+
+    weight_names = ("kernel", "bias")
+    expected_rank = 4
+    layout = "(batch, height, width, channels)"
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
+                 input_shape=None, seed=None, name=None, dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self.filters = check_positive_int(filters, "filters")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.strides = as_pair(strides, "strides")
+        self.padding = check_padding(padding)
+        self.activation = _activations.get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self._rng = make_rng(seed)
+        self._finish_init()
+
+    def _output_shape(self, input_shape):
+        out_h, out_w = check_window_fits((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding)
+        return (out_h, out_w, self.filters)
+
+    def _build(self, input_shape):
+        shape = self.kernel_size + (input_shape[2], self.filters)
+        self.params["kernel"] = glorot_uniform(shape, self._rng, self.dtype)
+        if self.use_bias:
+            self.params["bias"] = zeros((self.filters,), self.dtype)
+
+    def _check_compatible(self, shape):
+        channels = self.params["kernel"].shape[2]
+        if shape[2] != channels:
+            raise ValueError(
+                f"{self.name}: channel mismatch: the kernel {self.params['kernel'].shape} expects {channels} "
+                f"input channels, but x has shape (batch,) + {tuple(shape)}"
+            )
+
+    def _forward(self, x, training=False):
+        out_hw = check_window_fits(x.shape, self.kernel_size, self.strides, self.padding)
+        z, self._cols = _conv_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding, out_hw)
+        self._x_shape = x.shape
+        self._last_output_shape = z.shape
+        return self._activate(z)
+
+    def _backward_pre_activation(self, dz, need_dx=True):
+        dx, dkernel, dbias = _conv_backward(dz, self._x_shape, self.params["kernel"], self.strides, self.padding,
+                                            self._cols, need_dx)
+        self.grads["kernel"] = dkernel
+        if self.use_bias:
+            self.grads["bias"] = dbias
+        return dx
+
+
+class Dense(_ActivatedLayer):
+    """Fully connected layer, the seed's ``z = W x + b``, ``y = g(z)`` (section 3.3).
+
+    Row-vector convention, as in Keras: ``x (N, in) -> y (N, units)``, ``y = g(x @ kernel + bias)``.
+
+    Weights: ``kernel (in, units)``, Glorot uniform; ``bias (units,)``, zeros.
+    """
+
+    weight_names = ("kernel", "bias")
+    expected_rank = 2
+    layout = "(batch, features); put a Flatten layer before Dense for images"
+
+    def __init__(self, units, activation=None, use_bias=True, input_shape=None, seed=None, name=None,
+                 dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self.units = check_positive_int(units, "units")
+        self.activation = _activations.get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self._rng = make_rng(seed)
+        self._finish_init()
+
+    def _output_shape(self, input_shape):
+        return (self.units,)
+
+    def _build(self, input_shape):
+        self.params["kernel"] = glorot_uniform((input_shape[0], self.units), self._rng, self.dtype)
+        if self.use_bias:
+            self.params["bias"] = zeros((self.units,), self.dtype)
+
+    def _check_compatible(self, shape):
+        features = self.params["kernel"].shape[0]
+        if shape[0] != features:
+            raise ValueError(
+                f"{self.name}: x must have {features} features, shape (batch, {features}), got (batch, {shape[0]})"
+            )
+
+    def _forward(self, x, training=False):
+        self._x = x
+        z = x @ self.params["kernel"]
+        if self.use_bias:
+            z += self.params["bias"]
+        self._last_output_shape = z.shape
+        return self._activate(z)
+
+    def _backward_pre_activation(self, dz, need_dx=True):
+        self.grads["kernel"] = self._x.T @ dz
+        if self.use_bias:
+            self.grads["bias"] = dz.sum(axis=0)
+        return dz @ self.params["kernel"].T if need_dx else None
+
+
+class _Pooling2D(Layer):
+    expected_rank = 4
+    layout = "(batch, height, width, channels)"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", input_shape=None, name=None, dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self.pool_size = as_pair(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else as_pair(strides, "strides")
+        self.padding = check_padding(padding)
+        self._finish_init()
+
+    def _output_shape(self, input_shape):
+        out_h, out_w = check_window_fits((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding,
+                                         name="pool_size")
+        return (out_h, out_w, input_shape[2])
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max pooling, ``keras.layers.MaxPooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
+
+    ``strides=None`` means the pool size (2x2 windows that do not overlap).
+    """
+
+    def _forward(self, x, training=False):
+        out_hw = check_window_fits(x.shape, self.pool_size, self.strides, self.padding, name="pool_size")
+        y, self._x_pad = _max_pool_forward(x, self.pool_size, self.strides, self.padding, out_hw)
+        self._x_shape, self._y = x.shape, y
+        self._last_output_shape = y.shape
+        return y
+
+    def _backward(self, dy, need_dx=True):
+        return _max_pool_backward(dy, self._x_shape, self._x_pad, self._y, self.pool_size, self.strides, self.padding)
+
+
+class AveragePooling2D(_Pooling2D):
+    """Average pooling, ``keras.layers.AveragePooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``."""
+
+    def _forward(self, x, training=False):
+        out_hw = check_window_fits(x.shape, self.pool_size, self.strides, self.padding, name="pool_size")
+        y = _avg_pool_forward(x, self.pool_size, self.strides, self.padding, out_hw)
+        self._x_shape = x.shape
+        self._last_output_shape = y.shape
+        return y
+
+    def _backward(self, dy, need_dx=True):
+        return _avg_pool_backward(dy, self._x_shape, self.pool_size, self.strides, self.padding)
+
+
+class Flatten(Layer):
+    """``x (N, d1, d2, ...) -> y (N, d1 * d2 * ...)`` in C order, which is Keras's order for NHWC."""
+
+    def __init__(self, input_shape=None, name=None, dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self._finish_init()
+
+    def _output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+    def _check_input(self, x):
+        x = as_float_array(x, "x", dtype=self.dtype)
+        if x.ndim < 2:
+            raise ValueError(f"{self.name}: x must have a batch axis and at least one more, got shape {x.shape}")
+        return super()._check_input(x)
+
+    def _forward(self, x, training=False):
+        self._x_shape = x.shape
+        y = x.reshape(x.shape[0], -1)
+        self._last_output_shape = y.shape
+        return y
+
+    def _backward(self, dy, need_dx=True):
+        return dy.reshape(self._x_shape)
+
+
+class Dropout(Layer):
+    """Inverted dropout, as in Keras: in training, zero each value with probability ``rate``
+    and scale the survivors by ``1 / (1 - rate)``; at inference, the identity.
+
+    ``x (N, ...) -> y (N, ...)``. ``seed`` makes the masks reproducible.
+    """
+
+    def __init__(self, rate, seed=None, input_shape=None, name=None, dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self.rate = check_rate(rate)
+        self._rng = make_rng(seed)
+        self._finish_init()
+
+    def _forward(self, x, training=False):
+        self._last_output_shape = x.shape
+        if not training or self.rate == 0.0:
+            self._scale = None
+            return x
+        keep = self._rng.random(x.shape) >= self.rate
+        self._scale = keep.astype(x.dtype) / (1.0 - self.rate)  # (N, ...): 0 or 1/(1-rate)
+        return x * self._scale
+
+    def _backward(self, dy, need_dx=True):
+        return dy if self._scale is None else dy * self._scale
+
+
+class Activation(_ActivatedLayer):
+    """An activation on its own: ``Activation("relu")``; ``x (N, ...) -> y (N, ...)``.
+
+    Names: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"`` (over the last axis), ``"linear"``.
+    """
+
+    def __init__(self, activation, input_shape=None, name=None, dtype="float32"):
+        super().__init__(input_shape, name, dtype)
+        self.activation = _activations.get_activation(activation)
+        self._finish_init()
+
+    def _forward(self, x, training=False):
+        self._last_output_shape = x.shape
+        return self._activate(x)
+
+    def _backward_pre_activation(self, dz, need_dx=True):
+        return dz

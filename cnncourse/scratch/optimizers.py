@@ -1,0 +1,136 @@
+"""Optimizers: the seed's gradient descent (section 3.5) and Adam, with Keras's update rules.
+
+The seed's rule is ``theta <- theta - alpha * grad L(theta)``. That is ``SGD()`` with
+``momentum=0``; run on the whole training set as one batch, it is plain (full-batch)
+gradient descent; on mini-batches, stochastic gradient descent.
+
+An optimizer updates parameter arrays **in place** from ``(gradient, parameter)`` pairs,
+as ``keras.optimizers.Optimizer.apply_gradients`` does. Its state (momentum, Adam's
+moments) is kept per parameter array.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _check_float(value, name, low=0.0, high=None, low_inclusive=True):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
+    value = float(value)
+    bad_low = value < low if low_inclusive else value <= low
+    if bad_low or (high is not None and value >= high) or not np.isfinite(value):
+        interval = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
+class Optimizer:
+    """Base class: ``apply_gradients(pairs)`` calls ``_update(gradient, parameter, state)`` for each pair."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = _check_float(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+        self.iterations = 0  # steps taken, as Keras's optimizer.iterations
+        self._state: dict[int, dict] = {}
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """One step: update every parameter in place.
+
+        Parameters
+        ----------
+        grads_and_vars : iterable of ``(gradient, parameter)`` pairs; each ``gradient``
+            has its ``parameter``'s shape. The order is Keras's: gradient first.
+        """
+        for gradient, parameter in grads_and_vars:
+            if not isinstance(parameter, np.ndarray):
+                raise TypeError(f"parameter must be a NumPy array (updated in place), got {type(parameter).__name__}")
+            gradient = np.asarray(gradient, dtype=parameter.dtype)
+            if gradient.shape != parameter.shape:
+                raise ValueError(f"gradient must have the parameter's shape {parameter.shape}, got {gradient.shape}")
+            # Keyed by the array's identity; the array itself is kept so its id cannot be reused.
+            state = self._state.setdefault(id(parameter), {"parameter": parameter})
+            self._update(gradient, parameter, state)
+        self.iterations += 1
+
+    def _update(self, gradient, parameter, state):
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget all state (momentum, moments) and the step count."""
+        self.iterations = 0
+        self._state.clear()
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum, ``keras.optimizers.SGD``'s rule.
+
+    ``momentum == 0``:  ``theta -= learning_rate * g``  (the seed's formula)
+
+    ``momentum > 0``:   ``v = momentum * v - learning_rate * g``, then
+    ``theta += v`` or, with ``nesterov=True``, ``theta += momentum * v - learning_rate * g``.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        super().__init__(learning_rate)
+        self.momentum = _check_float(momentum, "momentum", low=0.0, high=1.0)
+        self.nesterov = bool(nesterov)
+
+    def _update(self, gradient, parameter, state):
+        if self.momentum == 0.0:
+            parameter -= self.learning_rate * gradient
+            return
+        velocity = state.setdefault("velocity", np.zeros_like(parameter))
+        velocity *= self.momentum
+        velocity -= self.learning_rate * gradient
+        if self.nesterov:
+            parameter += self.momentum * velocity - self.learning_rate * gradient
+        else:
+            parameter += velocity
+
+    def __repr__(self):
+        return f"SGD(learning_rate={self.learning_rate}, momentum={self.momentum}, nesterov={self.nesterov})"
+
+
+class Adam(Optimizer):
+    """Adam, with ``keras.optimizers.Adam``'s rule and defaults. At step ``t = 1, 2, ...``:
+
+    ``m += (1 - beta_1) * (g - m)``;  ``v += (1 - beta_2) * (g**2 - v)``;
+    ``alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``;
+    ``theta -= alpha * m / (sqrt(v) + epsilon)``.
+
+    Keras folds the bias corrections into ``alpha``, so ``epsilon`` is added to the
+    uncorrected ``sqrt(v)``: this differs slightly from the paper's ``m_hat / (sqrt(v_hat) + eps)``.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = _check_float(beta_1, "beta_1", high=1.0)
+        self.beta_2 = _check_float(beta_2, "beta_2", high=1.0)
+        self.epsilon = _check_float(epsilon, "epsilon")
+
+    def _update(self, gradient, parameter, state):
+        m = state.setdefault("m", np.zeros_like(parameter))
+        v = state.setdefault("v", np.zeros_like(parameter))
+        step = self.iterations + 1
+        alpha = self.learning_rate * np.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
+        m += (1 - self.beta_1) * (gradient - m)
+        v += (1 - self.beta_2) * (np.square(gradient) - v)
+        parameter -= (alpha * m / (np.sqrt(v) + self.epsilon)).astype(parameter.dtype, copy=False)
+
+    def __repr__(self):
+        return (f"Adam(learning_rate={self.learning_rate}, beta_1={self.beta_1}, beta_2={self.beta_2}, "
+                f"epsilon={self.epsilon})")
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def get_optimizer(optimizer) -> Optimizer:
+    """An optimizer from an ``Optimizer`` instance or a Keras name (``"sgd"``, ``"adam"``) with default settings."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise ValueError(f"optimizer must be an Optimizer object or one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
