@@ -72,4 +72,22 @@ def _seed_cnn_keras(input_shape, num_classes, seed):
 
 
 def _seed_cnn_scratch(input_shape, num_classes, seed):
-    raise NotImplementedError("the scratch engine's seed_cnn is being written (issue 3)")
+    import numpy as np
+
+    from cnncourse import scratch
+
+    # One independent stream per weighted layer, all derived from the one seed.
+    conv1, conv2, conv3, dense1, dense2 = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
+    return scratch.Sequential(
+        [
+            scratch.Conv2D(32, (3, 3), activation="relu", input_shape=input_shape, seed=conv1),
+            scratch.MaxPooling2D((2, 2)),
+            scratch.Conv2D(64, (3, 3), activation="relu", seed=conv2),
+            scratch.MaxPooling2D((2, 2)),
+            scratch.Conv2D(64, (3, 3), activation="relu", seed=conv3),
+            scratch.Flatten(),
+            scratch.Dense(64, activation="relu", seed=dense1),
+            scratch.Dense(num_classes, activation="softmax", seed=dense2),
+        ],
+        name="seed_cnn",
+    )

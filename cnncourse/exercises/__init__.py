@@ -17,6 +17,7 @@ lists them all by chapter.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from dataclasses import dataclass
@@ -83,32 +84,55 @@ def check(name: str, candidate) -> bool:
     """Check a student's ``candidate`` answer to exercise ``name``.
 
     Returns True and prints a short message when the answer passes; raises
-    ``ExerciseFailed`` with what was expected and what was received otherwise.
+    ``ExerciseFailed`` with what was expected and what was received otherwise. An
+    error inside the checker (say, an answer of a type it cannot inspect) is reported
+    as an ``ExerciseFailed`` too, so a student never sees a bare traceback from here.
+    An unknown ``name`` raises ``KeyError`` with the closest known names.
     """
     _load_all()
     if name not in _REGISTRY:
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=3)
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
         known = ", ".join(sorted(_REGISTRY))
-        raise KeyError(f"no exercise named {name!r}; known exercises: {known}")
-    _REGISTRY[name].checker(candidate)
+        raise KeyError(f"no exercise named {name!r}; {hint}known exercises: {known}")
+    try:
+        _REGISTRY[name].checker(candidate)
+    except ExerciseFailed:
+        raise
+    except NotImplementedError:
+        raise ExerciseFailed(f"{name}: not implemented yet: replace the `raise NotImplementedError` stub.") from None
+    except Exception as error:  # e.g. an answer of an unexpected type that the checker could not even inspect
+        raise ExerciseFailed(
+            f"{name} ({_REGISTRY[name].description}): your answer could not be checked "
+            f"({type(error).__name__}: {error}); received {_describe(candidate)}"
+        ) from error
     print(f"✓ {name}: correct")
     return True
 
 
 def _describe(value) -> str:
-    if isinstance(value, np.ndarray) or np.isscalar(value):
+    """A short description of an answer: shape, dtype and the first values of an array."""
+    if isinstance(value, np.ndarray) or (np.isscalar(value) and not isinstance(value, (str, bytes))):
         array = np.asarray(value)
         sample = np.array2string(array.reshape(-1)[:6], precision=4, separator=", ")
         more = " …" if array.size > 6 else ""
         return f"shape {array.shape}, dtype {array.dtype}, first values {sample}{more}"
-    return f"{type(value).__name__} {value!r}"[:200]
+    if callable(value):
+        return f"the function {getattr(value, '__name__', type(value).__name__)}"
+    text = f"{type(value).__name__} {value!r}"
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def assert_close(received, expected, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """Raise ``ExerciseFailed`` unless ``received`` matches ``expected`` in shape and value."""
+    if received is None:
+        raise ExerciseFailed(
+            f"{what}: expected {_describe(expected)}, received None. Does your function `return` its result?"
+        )
     try:
         received_array = np.asarray(received, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ExerciseFailed(f"{what}: expected an array ({_describe(expected)}), received {_describe(received)}")
+        raise ExerciseFailed(f"{what}: expected an array ({_describe(expected)}), received {_describe(received)}") from None
     expected_array = np.asarray(expected, dtype=np.float64)
     if received_array.shape != expected_array.shape:
         raise ExerciseFailed(

@@ -35,3 +35,16 @@ from .pooling import (
     max_pool2d_backward,
     max_pool2d_naive,
 )
+from .gradcheck import check_layer_gradients, check_loss_gradient, check_model_gradients, numerical_gradient, relative_error
+from .losses import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    SparseCategoricalCrossentropy,
+    get_loss,
+)
+from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
+from .model import History, Sequential
+from .optimizers import SGD, Adam, Optimizer, get_optimizer

@@ -1,0 +1,314 @@
+"""Medical evaluation of a binary classifier, built on scikit-learn.
+
+A classifier for pneumonia outputs a **score** per image (e.g. the softmax probability of
+pneumonia); a **threshold** turns scores into decisions. The functions here take
+
+* ``y_true``: integer labels of shape ``(N,)`` with values in ``{0, 1}`` (1 = positive,
+  e.g. pneumonia);
+* ``scores``: floats of shape ``(N,)``, higher meaning "more likely positive";
+
+and compute what a clinician asks about a test: how many diseased patients it finds
+(sensitivity), how many healthy ones it clears (specificity), how far a positive or
+negative result can be trusted (PPV, NPV), the threshold-free ROC AUC, bootstrap
+confidence intervals and a calibration (reliability) table.
+
+scikit-learn (``roc_auc_score``, ``roc_curve``, ``confusion_matrix``) is the reference
+implementation; the few formulas written here are tested against it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "validate_binary",
+    "confusion",
+    "binary_report",
+    "choose_threshold",
+    "bootstrap_ci",
+    "calibration_bins",
+    "majority_baseline",
+    "THRESHOLD_RULES",
+]
+
+THRESHOLD_RULES = ("youden", "balanced_accuracy", "accuracy", "sensitivity")
+
+
+def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+    """Check and convert labels and scores.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (N,)
+        Labels, 0 or 1 (integers, booleans, or floats equal to 0.0 / 1.0).
+    scores : array-like of shape (N,)
+        Finite real scores. A column ``(N, 1)`` is accepted and flattened.
+
+    Returns
+    -------
+    (labels int64 (N,), scores float64 (N,))
+
+    Raises
+    ------
+    ValueError
+        On a wrong rank, mismatched lengths, an empty input, NaN or infinite scores,
+        or labels outside {0, 1}.
+    """
+    labels = np.asarray(y_true)
+    try:
+        values = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{scores_name} must be numeric, got {type(scores).__name__}") from None
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"y_true must have shape (N,), got shape {labels.shape}")
+    if values.ndim != 1:
+        raise ValueError(
+            f"{scores_name} must have shape (N,) (one score per image, e.g. probabilities[:, 1]), "
+            f"got shape {values.shape}"
+        )
+    if labels.shape[0] != values.shape[0]:
+        raise ValueError(f"y_true and {scores_name} must have the same length, got {labels.shape[0]} and {values.shape[0]}")
+    if labels.shape[0] == 0:
+        raise ValueError("y_true is empty")
+    if not np.all(np.isfinite(values)):
+        bad = int(np.sum(~np.isfinite(values)))
+        raise ValueError(f"{scores_name} contains {bad} NaN or infinite value(s)")
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"y_true must be numeric labels 0/1, got dtype {labels.dtype}")
+    unique = np.unique(labels)
+    if not np.all(np.isin(unique, (0, 1))):
+        raise ValueError(f"y_true must contain only 0 and 1, got values {unique[:10].tolist()}")
+    return labels.astype(np.int64), values
+
+
+def _check_threshold(threshold) -> float:
+    threshold = float(threshold)
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    return threshold
+
+
+def confusion(y_true, y_pred) -> np.ndarray:
+    """The 2 x 2 confusion matrix ``[[TN, FP], [FN, TP]]`` (rows: truth, columns: decision).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (N,), values in {0, 1}
+
+    Returns
+    -------
+    int64 array of shape (2, 2), laid out as scikit-learn's ``confusion_matrix(labels=[0, 1])``.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    labels, _ = validate_binary(y_true, np.zeros(len(np.asarray(y_true))), scores_name="y_pred")
+    decisions, _ = validate_binary(y_pred, np.zeros(len(np.asarray(y_pred))), scores_name="y_pred")
+    if decisions.shape != labels.shape:
+        raise ValueError(f"y_true and y_pred must have the same shape, got {labels.shape} and {decisions.shape}")
+    return confusion_matrix(labels, decisions, labels=[0, 1]).astype(np.int64)
+
+
+def _safe_ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, or NaN when the denominator is 0 (e.g. no positive decision)."""
+    return float(numerator / denominator) if denominator > 0 else float("nan")
+
+
+def binary_report(y_true, scores, threshold: float = 0.5) -> dict:
+    """Sensitivity, specificity, PPV, NPV, accuracy and AUC of ``scores >= threshold``.
+
+    Parameters
+    ----------
+    y_true : (N,) labels in {0, 1}, 1 = positive (pneumonia)
+    scores : (N,) scores, higher = more likely positive
+    threshold : float
+        An image is called positive when its score is ``>= threshold``.
+
+    Returns
+    -------
+    dict with floats ``sensitivity`` (TP / (TP + FN), recall), ``specificity``
+    (TN / (TN + FP)), ``ppv`` (TP / (TP + FP), precision), ``npv`` (TN / (TN + FN)),
+    ``accuracy``, ``balanced_accuracy`` (mean of sensitivity and specificity), ``auc``
+    (ROC AUC, threshold-free; NaN when only one class is present), ``threshold``, and
+    ``confusion``, the (2, 2) int array ``[[TN, FP], [FN, TP]]``. A ratio whose
+    denominator is 0 is NaN.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels, values = validate_binary(y_true, scores)
+    threshold = _check_threshold(threshold)
+    decisions = (values >= threshold).astype(np.int64)
+    matrix = confusion(labels, decisions)
+    (tn, fp), (fn, tp) = matrix
+    sensitivity = _safe_ratio(tp, tp + fn)
+    specificity = _safe_ratio(tn, tn + fp)
+    auc = float(roc_auc_score(labels, values)) if len(np.unique(labels)) == 2 else float("nan")
+    return {
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "ppv": _safe_ratio(tp, tp + fp),
+        "npv": _safe_ratio(tn, tn + fn),
+        "accuracy": float((tp + tn) / matrix.sum()),
+        "balanced_accuracy": float((sensitivity + specificity) / 2),
+        "auc": auc,
+        "threshold": threshold,
+        "confusion": matrix,
+    }
+
+
+def choose_threshold(y_val, scores_val, rule: str = "youden", min_sensitivity: float = 0.95) -> float:
+    """A decision threshold chosen on the **validation** split (never on test).
+
+    Parameters
+    ----------
+    y_val : (N,) validation labels in {0, 1}; both classes must be present.
+    scores_val : (N,) validation scores.
+    rule : str
+        * ``"youden"``: maximise Youden's J = sensitivity + specificity - 1 (equivalently
+          balanced accuracy), which ignores the class balance of the validation split;
+        * ``"balanced_accuracy"``: the same optimum as ``"youden"``;
+        * ``"accuracy"``: maximise accuracy on validation (depends on its class balance);
+        * ``"sensitivity"``: the highest threshold whose sensitivity is at least
+          ``min_sensitivity`` (a screening rule: miss few patients).
+    min_sensitivity : float in (0, 1], used by ``rule="sensitivity"``.
+
+    Returns
+    -------
+    float: classify as positive when ``score >= threshold``. Ties between equally good
+    thresholds go to the midpoint between the best ROC threshold and the next lower
+    score, so that the decision does not sit exactly on a validation score.
+    """
+    from sklearn.metrics import roc_curve
+
+    labels, values = validate_binary(y_val, scores_val, scores_name="scores_val")
+    if rule not in THRESHOLD_RULES:
+        raise ValueError(f"rule must be one of {THRESHOLD_RULES}, got {rule!r}")
+    if len(np.unique(labels)) < 2:
+        raise ValueError("y_val must contain both classes to choose a threshold")
+    false_positive_rate, true_positive_rate, thresholds = roc_curve(labels, values, drop_intermediate=False)
+    # roc_curve's first threshold is +inf (nothing positive); keep only real cut-offs.
+    false_positive_rate, true_positive_rate, thresholds = false_positive_rate[1:], true_positive_rate[1:], thresholds[1:]
+    if rule in ("youden", "balanced_accuracy"):
+        objective = true_positive_rate - false_positive_rate
+    elif rule == "accuracy":
+        positives, negatives = labels.sum(), len(labels) - labels.sum()
+        objective = (true_positive_rate * positives + (1 - false_positive_rate) * negatives) / len(labels)
+    else:
+        if not 0 < min_sensitivity <= 1:
+            raise ValueError(f"min_sensitivity must be in (0, 1], got {min_sensitivity!r}")
+        objective = np.where(true_positive_rate >= min_sensitivity, thresholds, -np.inf)
+    best = int(np.argmax(objective))
+    # Put the cut between this score and the next lower distinct score.
+    lower = values[values < thresholds[best]]
+    if lower.size:
+        return float((thresholds[best] + lower.max()) / 2)
+    return float(thresholds[best])
+
+
+def bootstrap_ci(
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    y_true,
+    scores,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Percentile bootstrap confidence interval of ``metric(y_true, scores)``.
+
+    The test set is resampled with replacement ``n_boot`` times (stratified by class,
+    so every resample keeps the original numbers of positives and negatives and the
+    AUC is always defined); the interval is the central ``confidence`` part of the
+    ``n_boot`` metric values.
+
+    Parameters
+    ----------
+    metric : callable ``(y_true (N,), scores (N,)) -> float``, e.g.
+        ``sklearn.metrics.roc_auc_score`` or ``lambda y, s: np.mean((s >= t) == y)``.
+    y_true : (N,) labels in {0, 1}
+    scores : (N,) scores
+    n_boot : int >= 10, number of resamples
+    confidence : float in (0, 1)
+    seed : int, seed of ``numpy.random.default_rng``
+
+    Returns
+    -------
+    (point estimate on the full data, lower bound, upper bound)
+    """
+    labels, values = validate_binary(y_true, scores)
+    if not callable(metric):
+        raise TypeError(f"metric must be a function (y_true, scores) -> float, got {type(metric).__name__}")
+    if int(n_boot) < 10:
+        raise ValueError(f"n_boot must be at least 10, got {n_boot!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels == value) for value in (0, 1)]
+    groups = [group for group in groups if group.size]
+    estimates = np.empty(int(n_boot))
+    for b in range(int(n_boot)):
+        index = np.concatenate([rng.choice(group, size=group.size, replace=True) for group in groups])
+        estimates[b] = metric(labels[index], values[index])
+    alpha = (1 - confidence) / 2
+    lower, upper = np.quantile(estimates, [alpha, 1 - alpha])
+    return float(metric(labels, values)), float(lower), float(upper)
+
+
+def calibration_bins(y_true, probabilities, n_bins: int = 10) -> dict:
+    """A reliability table: mean predicted probability vs observed frequency per bin.
+
+    Parameters
+    ----------
+    y_true : (N,) labels in {0, 1}
+    probabilities : (N,) predicted probabilities of class 1, in [0, 1]
+    n_bins : int >= 1, equal-width bins over [0, 1]
+
+    Returns
+    -------
+    dict of arrays of shape (n_bins,): ``mean_predicted`` (NaN for empty bins),
+    ``observed`` (fraction of positives, NaN for empty bins), ``count`` (int), ``edges``
+    of shape (n_bins + 1,), and the float ``ece``, the expected calibration error
+    sum_b (count_b / N) * |observed_b - mean_predicted_b|.
+    """
+    labels, values = validate_binary(y_true, probabilities, scores_name="probabilities")
+    if np.any((values < 0) | (values > 1)):
+        raise ValueError(
+            f"probabilities must lie in [0, 1], got values from {values.min():.4g} to {values.max():.4g}"
+        )
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins!r}")
+    n_bins = int(n_bins)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # Bin b holds [edges[b], edges[b+1]); the last bin also holds 1.0.
+    which = np.clip(np.digitize(values, edges[1:-1], right=False), 0, n_bins - 1)
+    count = np.bincount(which, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_predicted = np.bincount(which, weights=values, minlength=n_bins) / count
+        observed = np.bincount(which, weights=labels, minlength=n_bins) / count
+    filled = count > 0
+    ece = float(np.sum(count[filled] / len(values) * np.abs(observed[filled] - mean_predicted[filled])))
+    return {"mean_predicted": mean_predicted, "observed": observed, "count": count, "edges": edges, "ece": ece}
+
+
+def majority_baseline(y_train, y_test) -> dict:
+    """The "model" that always answers the training split's majority class.
+
+    Parameters
+    ----------
+    y_train, y_test : (N,) labels in {0, 1}
+
+    Returns
+    -------
+    ``binary_report`` of the constant score on ``y_test`` (AUC 0.5 when both classes are
+    present in ``y_test``), plus ``majority_class``.
+    """
+    train_labels, _ = validate_binary(y_train, np.zeros(len(np.asarray(y_train))))
+    majority_class = int(np.bincount(train_labels, minlength=2).argmax())
+    test_labels, _ = validate_binary(y_test, np.zeros(len(np.asarray(y_test))))
+    report = binary_report(test_labels, np.full(test_labels.shape, float(majority_class)), threshold=0.5)
+    report["majority_class"] = majority_class
+    return report

@@ -1,0 +1,379 @@
+"""``Sequential``: a stack of layers trained by backpropagation, with Keras's workflow.
+
+    model = Sequential([Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), ...])
+    model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=5, batch_size=32, validation_data=(x_val, y_val))
+    test_loss, test_acc = model.evaluate(x_test, y_test)
+
+One training step is: forward through every layer, the loss and its gradient, backward
+through every layer in reverse (each fills its ``grads``), then one optimizer update.
+
+As in Keras, when the last layer ends in softmax (or sigmoid) and the loss is a
+categorical (or binary) crossentropy on probabilities, the loss is computed from the
+pre-activation logits: ``softmax(z) - one_hot(y)`` is exact and never divides by a
+probability that has underflowed to zero. Each layer's own ``backward`` (the softmax
+Jacobian-vector product included) is still exact and tested on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .initializers import make_rng
+from .layers import Layer, _ActivatedLayer
+from .losses import BinaryCrossentropy, CategoricalCrossentropy, Loss, SparseCategoricalCrossentropy, get_loss
+from .metrics import get_metric
+from .optimizers import get_optimizer
+from .validation import as_float_array, check_finite, check_positive_int
+
+
+class History:
+    """What ``fit`` returns: ``history`` maps ``"loss"``, ``"accuracy"``, ``"val_loss"``, ... to one value per epoch."""
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.params: dict = {}
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+class _Progress:
+    """A Keras-style progress line: ``12/148 [==>.....] - 3s 21ms/step - loss: 0.4 - accuracy: 0.8``."""
+
+    def __init__(self, total_steps: int, verbose: int, stream=None):
+        self.total, self.verbose, self.stream = total_steps, verbose, stream or sys.stdout
+        self.start = time.perf_counter()
+        self._last_draw = 0.0
+
+    def _line(self, step, logs):
+        elapsed = time.perf_counter() - self.start
+        width = 30
+        done = int(width * step / self.total)
+        bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
+        per_step = 1000 * elapsed / max(step, 1)
+        values = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+        return f"{step}/{self.total} [{bar}] - {elapsed:.0f}s {per_step:.0f}ms/step" + (f" - {values}" if values else "")
+
+    def update(self, step, logs):
+        now = time.perf_counter()
+        if self.verbose == 1 and (now - self._last_draw > 0.2 or step == self.total):
+            self.stream.write("\r" + self._line(step, logs))
+            self.stream.flush()
+            self._last_draw = now
+
+    def finish(self, logs):
+        if self.verbose == 1:
+            self.stream.write("\r" + self._line(self.total, logs) + "\n")
+        elif self.verbose == 2:
+            self.stream.write(self._line(self.total, logs) + "\n")
+        self.stream.flush()
+
+
+class Sequential:
+    """A linear stack of layers with ``compile``, ``fit``, ``evaluate``, ``predict`` and ``summary``.
+
+    Parameters
+    ----------
+    layers : list of layers, optional. When the first has an ``input_shape``, the whole
+        model is built at once, so ``set_weights`` works before any data is seen.
+    name : str
+    """
+
+    def __init__(self, layers=None, name: str = "sequential"):
+        self.name = name
+        self.layers: list[Layer] = []
+        self.optimizer = None
+        self.loss: Loss | None = None
+        self.metrics: list[tuple[str, object]] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    # --------------------------------------------------------------------- building
+    def add(self, layer: Layer) -> None:
+        """Append a layer; it is built at once when the model already knows its shapes."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer must be a cnncourse.scratch layer, got {type(layer).__name__}")
+        if self.layers and self.layers[-1].built:
+            self._build_layer(layer, self.layers[-1].output_shape)
+        self.layers.append(layer)
+
+    @staticmethod
+    def _build_layer(layer, input_shape):
+        if not layer.built:
+            layer.build(input_shape)
+        elif tuple(layer.input_shape) != tuple(input_shape):
+            raise ValueError(f"{layer.name} was built for inputs {layer.input_shape}, but receives {tuple(input_shape)}")
+
+    def build(self, input_shape) -> "Sequential":
+        """Build every layer for per-sample inputs of shape ``input_shape`` (no batch axis)."""
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        shape = tuple(int(d) for d in input_shape)
+        for layer in self.layers:
+            self._build_layer(layer, shape)
+            shape = layer.output_shape
+        return self
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    @property
+    def input_shape(self):
+        return self.layers[0].input_shape if self.layers else None
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.built else None
+
+    @property
+    def dtype(self):
+        return self.layers[0].dtype if self.layers else np.dtype("float32")
+
+    def astype(self, dtype) -> "Sequential":
+        """Cast every layer to ``dtype`` (float64 for gradient checks); resets the optimizer's state."""
+        for layer in self.layers:
+            layer.astype(dtype)
+        if self.optimizer is not None:
+            self.optimizer.reset()
+        return self
+
+    # ----------------------------------------------------------------------- passes
+    def _check_x(self, x, name="x"):
+        x = as_float_array(x, name, dtype=self.dtype)
+        if x.ndim < 2:
+            raise ValueError(f"{name} must have a batch axis first, got shape {x.shape}")
+        if not self.built:
+            self.build(x.shape[1:])
+        elif x.shape[1:] != tuple(self.input_shape):
+            hint = "; add a channel axis with x[..., None]" if x.shape[1:] + (1,) == tuple(self.input_shape) else ""
+            raise ValueError(
+                f"{name} must have shape (batch,) + {tuple(self.input_shape)}, got {x.shape}{hint}"
+            )
+        check_finite(x, name)
+        return x
+
+    def _forward(self, x, training):
+        for layer in self.layers:
+            x = layer._forward(x, training)
+        return x
+
+    def forward(self, x, training: bool = False):
+        """``x (N,) + input_shape -> y (N,) + output_shape``, keeping what ``backward`` needs."""
+        return self._forward(self._check_x(x), training)
+
+    def __call__(self, x, training: bool = False):
+        return self.forward(x, training)
+
+    def backward(self, dy, need_input_gradient: bool = True):
+        """Backpropagate ``dy (N,) + output_shape`` through every layer; returns ``dx`` (or None)."""
+        dy = as_float_array(dy, "dy", dtype=self.dtype)
+        for index in range(len(self.layers) - 1, -1, -1):
+            need_dx = need_input_gradient or index > 0
+            dy = self.layers[index]._backward(dy, need_dx)
+        return dy
+
+    # ---------------------------------------------------------------------- weights
+    def get_weights(self) -> list[np.ndarray]:
+        """All weights in Keras's order: ``[conv1 kernel, conv1 bias, conv2 kernel, ...]`` (copies)."""
+        if not self.built:
+            raise RuntimeError("build the model (give the first layer an input_shape) before get_weights")
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        """Set all weights from a list in Keras's order, e.g. ``keras_model.get_weights()``."""
+        if not self.built:
+            raise RuntimeError("build the model (give the first layer an input_shape) before set_weights")
+        weights = list(weights)
+        expected = sum(len(layer.get_weights()) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"expected {expected} weight arrays, got {len(weights)}")
+        position = 0
+        for layer in self.layers:
+            count = len(layer.get_weights())
+            layer.set_weights(weights[position : position + count])
+            position += count
+
+    def trainable_pairs(self):
+        """``(layer, name)`` for every parameter, in Keras's order."""
+        return [(layer, name) for layer in self.layers for name in layer.weight_names if name in layer.params]
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def summary(self, print_fn=print) -> None:
+        """Print each layer's output shape and parameter count, as ``keras.Model.summary`` does."""
+        if not self.built:
+            raise RuntimeError("build the model before summary (give the first layer an input_shape)")
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer in self.layers:
+            rows.append((f"{layer.name} ({type(layer).__name__})", str((None,) + tuple(layer.output_shape)),
+                         f"{layer.count_params():,}"))
+        widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
+        rule = "-" * sum(widths)
+        lines = [f'Model: "{self.name}"', rule]
+        for index, row in enumerate(rows):
+            lines.append(row[0].ljust(widths[0]) + row[1].ljust(widths[1]) + row[2].rjust(widths[2]))
+            if index == 0:
+                lines.append("=" * sum(widths))
+        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {self.count_params():,}"]
+        print_fn("\n".join(lines))
+
+    # --------------------------------------------------------------------- training
+    def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None) -> None:
+        """Choose the optimizer (object or ``"sgd"``/``"adam"``), the loss (object or Keras name) and metrics."""
+        self.optimizer = get_optimizer(optimizer)
+        self.loss = get_loss(loss)
+        self.metrics = [get_metric(name, self.loss) for name in (metrics or [])]
+
+    def _require_compiled(self):
+        if self.loss is None or self.optimizer is None:
+            raise RuntimeError("call compile(optimizer, loss) before fit, evaluate or train_on_batch")
+
+    def _logits_loss(self):
+        """The from-logits twin of the loss when the last layer's activation allows it, else None."""
+        last = self.layers[-1]
+        if not isinstance(last, _ActivatedLayer) or getattr(self.loss, "from_logits", True):
+            return None
+        kind = last.activation.name
+        if kind == "softmax" and isinstance(self.loss, SparseCategoricalCrossentropy):
+            return SparseCategoricalCrossentropy(from_logits=True)
+        if kind == "softmax" and isinstance(self.loss, CategoricalCrossentropy):
+            return CategoricalCrossentropy(from_logits=True)
+        if kind == "sigmoid" and isinstance(self.loss, BinaryCrossentropy):
+            return BinaryCrossentropy(from_logits=True)
+        return None
+
+    def _loss_value(self, y, y_pred) -> float:
+        logits_loss = self._logits_loss()
+        if logits_loss is not None:
+            return logits_loss(y, self.layers[-1]._z)
+        return self.loss(y, y_pred)
+
+    def _train_step(self, x, y):
+        """Forward, loss, backward, one optimizer step. ``x`` is already checked. Returns ``(loss, y_pred)``."""
+        y_pred = self._forward(x, training=True)
+        last = self.layers[-1]
+        logits_loss = self._logits_loss()
+        if logits_loss is not None:
+            loss_value = logits_loss(y, last._z)
+            dy = last._backward_pre_activation(logits_loss.gradient(y, last._z), len(self.layers) > 1)
+        else:
+            loss_value = self.loss(y, y_pred)
+            dy = last._backward(self.loss.gradient(y, y_pred), len(self.layers) > 1)
+        for index in range(len(self.layers) - 2, -1, -1):
+            dy = self.layers[index]._backward(dy, index > 0)  # the input's own gradient is not needed
+        self.optimizer.apply_gradients(
+            [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()]
+        )
+        return loss_value, y_pred
+
+    def train_on_batch(self, x, y):
+        """One optimizer step on one batch; returns the loss, or ``[loss, *metrics]`` when compiled with metrics."""
+        self._require_compiled()
+        x = self._check_x(x)
+        loss_value, y_pred = self._train_step(x, np.asarray(y))
+        if not self.metrics:
+            return loss_value
+        return [loss_value] + [fn(y, y_pred) for _, fn in self.metrics]
+
+    @staticmethod
+    def _check_xy(x, y, name="y"):
+        y = np.asarray(y)
+        if y.ndim < 1 or len(y) != len(x):
+            raise ValueError(f"{name} must hold one target per sample ({len(x)}), got shape {y.shape}")
+        return y
+
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
+            verbose: int = 1, seed=None) -> History:
+        """Train on ``x (N,) + input_shape`` and targets ``y (N, ...)`` in mini-batches.
+
+        Parameters
+        ----------
+        epochs, batch_size : ints; the last batch of an epoch may be smaller
+        validation_data : ``(x_val, y_val)`` evaluated after every epoch, or None
+        shuffle : reorder the samples every epoch (with a generator seeded by ``seed``)
+        verbose : 0 silent, 1 a live progress line, 2 one line per epoch
+        seed : int or None, for the shuffling
+
+        Returns
+        -------
+        History, whose ``.history`` has ``"loss"``, each metric, and ``"val_..."`` versions.
+        """
+        self._require_compiled()
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        x = self._check_x(x)
+        y = self._check_xy(x, y)
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            x_val = self._check_x(validation_data[0], "x_val")
+            y_val = self._check_xy(x_val, validation_data[1], "y_val")
+        rng = make_rng(seed)
+        history = History()
+        history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(x)}
+        steps = -(-len(x) // batch_size)
+        for epoch in range(epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            progress = _Progress(steps, verbose)
+            totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
+            seen = 0
+            for step in range(steps):
+                index = order[step * batch_size : (step + 1) * batch_size]
+                batch_y = y[index]
+                loss_value, y_pred = self._train_step(x[index], batch_y)
+                # Running means weighted by batch size, as Keras reports them.
+                totals["loss"] += loss_value * len(index)
+                for name, fn in self.metrics:
+                    totals[name] += fn(batch_y, y_pred) * len(index)
+                seen += len(index)
+                logs = {key: value / seen for key, value in totals.items()}
+                progress.update(step + 1, logs)
+            if validation_data is not None:
+                values = self._evaluate(x_val, y_val, batch_size)
+                logs.update({"val_" + key: value for key, value in values.items()})
+            progress.finish(logs)
+            for key, value in logs.items():
+                history.history.setdefault(key, []).append(float(value))
+            history.epoch.append(epoch)
+        return history
+
+    def _evaluate(self, x, y, batch_size):
+        totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
+        for start in range(0, len(x), batch_size):
+            batch_x, batch_y = x[start : start + batch_size], y[start : start + batch_size]
+            y_pred = self._forward(batch_x, training=False)
+            totals["loss"] += self._loss_value(batch_y, y_pred) * len(batch_x)
+            for name, fn in self.metrics:
+                totals[name] += fn(batch_y, y_pred) * len(batch_x)
+        return {key: value / len(x) for key, value in totals.items()}
+
+    def evaluate(self, x, y, batch_size: int = 32, verbose: int = 1, return_dict: bool = False):
+        """Loss and metrics on ``(x, y)`` without training: ``loss``, or ``[loss, *metrics]`` with metrics."""
+        self._require_compiled()
+        x = self._check_x(x)
+        y = self._check_xy(x, y)
+        values = self._evaluate(x, y, check_positive_int(batch_size, "batch_size"))
+        if verbose:
+            print(" - ".join(f"{key}: {value:.4f}" for key, value in values.items()))
+        if return_dict:
+            return values
+        return values["loss"] if not self.metrics else list(values.values())
+
+    def predict(self, x, batch_size: int = 32, verbose: int = 0):
+        """Outputs ``(N,) + output_shape`` for inputs ``x (N,) + input_shape``, in batches."""
+        x = self._check_x(x)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        outputs = [self._forward(x[start : start + batch_size], training=False) for start in range(0, len(x), batch_size)]
+        return np.concatenate(outputs, axis=0)
+
+    def __repr__(self):
+        return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self.layers]})"
