@@ -91,3 +91,84 @@ def _seed_cnn_scratch(input_shape, num_classes, seed):
         ],
         name="seed_cnn",
     )
+
+
+# ----------------------------------------------------------------------------------
+# The improved medical model (end-to-end chapter)
+# ----------------------------------------------------------------------------------
+
+
+def improved_cnn(
+    input_shape=(28, 28, 1),
+    num_classes: int = 2,
+    seed: int | None = None,
+    filters=(32, 64, 128),
+    dropout: float = 0.3,
+    augment: bool = True,
+    translation: float = 0.08,
+    rotation: float = 0.04,
+    zoom: float = 0.1,
+    batchnorm_momentum: float = 0.9,
+):
+    """The end-to-end chapter's improved CNN for chest X-rays (Keras, functional API).
+
+    Built only from ideas the course teaches::
+
+        augmentation (training only: shifts, small rotations, zoom; no flips)
+        -> [Conv2D(f, 3x3, same, no bias) -> BatchNormalization -> ReLU -> MaxPooling2D(2)]
+           for f in filters, without the last pooling
+        -> GlobalAveragePooling2D -> Dropout(dropout) -> Dense(num_classes, softmax)
+
+    For a 28 x 28 input and the default filters the feature maps are 28 x 28 x 32,
+    14 x 14 x 64 and 7 x 7 x 128; the last (named ``"last_conv_relu"``) is the layer
+    Grad-CAM explains. Global average pooling replaces the seed's Flatten + Dense(64),
+    so the head has only ``128 * num_classes + num_classes`` weights.
+
+    Parameters
+    ----------
+    input_shape : (height, width, channels); inputs are float32 ``(N, H, W, C)`` in [0, 1]
+    num_classes : int >= 2, width of the softmax output ``(N, num_classes)``
+    seed : int, optional, seeds the weight initialisers and the augmentation
+    filters : tuple of ints, filters of each convolution block
+    dropout : float in [0, 1), dropout rate before the output layer
+    augment : bool, include ``cnncourse.augment.chest_xray_augmentation``
+    translation, rotation, zoom : augmentation strengths (see ``chest_xray_augmentation``)
+    batchnorm_momentum : float in (0, 1), momentum of the moving mean and variance. 0.9
+        rather than Keras's 0.99: with about 75 steps per epoch the moving statistics must
+        settle within an epoch, or validation scores lag behind training.
+
+    Returns
+    -------
+    An uncompiled ``keras.Model`` named ``"improved_cnn"``.
+    """
+    _check_args("keras", input_shape, num_classes)
+    filters = tuple(int(f) for f in filters)
+    if not filters or any(f < 1 for f in filters):
+        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
+    if not 0 <= float(dropout) < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if not 0 < float(batchnorm_momentum) < 1:
+        raise ValueError(f"batchnorm_momentum must be in (0, 1), got {batchnorm_momentum!r}")
+    from .augment import chest_xray_augmentation
+    from .backend import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    if augment:
+        x = chest_xray_augmentation(translation, rotation, zoom, seed=seed)(x)
+    for block, width in enumerate(filters, start=1):
+        last = block == len(filters)
+        x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv")(x)
+        x = layers.BatchNormalization(momentum=batchnorm_momentum, name=f"block{block}_bn")(x)
+        x = layers.ReLU(name="last_conv_relu" if last else f"block{block}_relu")(x)
+        if not last:
+            x = layers.MaxPooling2D((2, 2), name=f"block{block}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average")(x)
+    x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="improved_cnn")

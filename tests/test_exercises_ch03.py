@@ -23,7 +23,7 @@ def loops_conv2d_stride(image, kernel, stride=1):
 
 def test_chapter_lists_its_checkers():
     names = {exercise.name for exercise in exercises("03_convolution")}
-    assert names == {"conv2d_stride", "conv_output_size", "convolve2d"}
+    assert names == {"conv2d_stride", "conv_output_size", "true_convolution"}
 
 
 # conv2d_stride -------------------------------------------------------------------------
@@ -88,12 +88,12 @@ def test_conv_output_size_rejects_floor_for_same_and_floats():
         check("conv_output_size", lambda n, k, s, p: float(correct_output_size(n, k, s, p)))
 
 
-# convolve2d ----------------------------------------------------------------------------
+# true_convolution ------------------------------------------------------------------
 
 
-def test_convolve2d_accepts_flipped_loops_and_scipy():
-    assert check("convolve2d", lambda x, k: loops_conv2d_stride(x, k[::-1, ::-1]))
-    assert check("convolve2d", lambda x, k: scipy_convolve2d(x, k, mode="valid"))
+def test_true_convolution_accepts_flipped_loops_and_scipy():
+    assert check("true_convolution", lambda x, k: loops_conv2d_stride(x, k[::-1, ::-1]))
+    assert check("true_convolution", lambda x, k: scipy_convolve2d(x, k, mode="valid"))
 
 
 @pytest.mark.parametrize(
@@ -106,6 +106,6 @@ def test_convolve2d_accepts_flipped_loops_and_scipy():
         (lambda x, k: 2 * scipy_convolve2d(x, k, mode="valid"), "wrong values"),
     ],
 )
-def test_convolve2d_rejects_wrong_answers(wrong, message):
+def test_true_convolution_rejects_wrong_answers(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
-        check("convolve2d", wrong)
+        check("true_convolution", wrong)

@@ -240,3 +240,43 @@ def test_check_prints_success(capsys):
     finally:
         registry._REGISTRY[exercise.name] = original
     assert calls == ["answer"] and capsys.readouterr().out == f"✓ {exercise.name}: correct\n"
+
+
+# Grading students' notebooks.
+
+GRADED = [notebook for notebook in TOC_NOTEBOOKS if CALLS[notebook.stem]]
+
+
+@pytest.mark.parametrize("notebook", GRADED, ids=lambda path: path.stem)
+def test_grade_passes_the_chapters_own_solutions(notebook):
+    from cnncourse.exercises.__main__ import grade_functions
+
+    results = grade_functions(notebook)
+    assert [name for name, _, _ in results] == CALLS[notebook.stem]
+    failed = [(name, message) for name, ok, message in results if not ok]
+    assert not failed, (
+        f"{notebook.name}: grading by functions fails the chapter's own solutions {failed}; an exercise "
+        "function may use only its arguments, imports and other functions (not variables of earlier cells)"
+    )
+
+
+def test_grade_command_on_a_student_edition(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student.py")
+    make_student = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_student)
+    notebook = GRADED[0]
+    student = make_student.student_notebook(__import__("nbformat").read(notebook, as_version=4))
+    submission = tmp_path / notebook.name
+    __import__("nbformat").write(student, submission)
+    csv_path = tmp_path / "grades.csv"
+    assert main(["grade", str(submission), "--csv", str(csv_path)]) == 0
+    output = capsys.readouterr().out
+    names = CALLS[notebook.stem]
+    assert f"{submission}: 0/{len(names)} exercises correct" in output
+    for name in names:
+        assert re.search(rf"✗ {name}: .*not implemented yet", output), output
+    rows = csv_path.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "notebook,exercise,passed,message" and len(rows) == len(names) + 1
+    assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2

@@ -74,10 +74,10 @@ def _check_conv_output_size(candidate):
                         raise ExerciseFailed(f"{what}: expected {expected} (= {rule}), received {received}")
 
 
-@register("convolve2d", CHAPTER, "true convolution (kernel flipped), 'valid', one channel")
-def _check_convolve2d(candidate):
+@register("true_convolution", CHAPTER, "true convolution (kernel flipped), 'valid', one channel")
+def _check_true_convolution(candidate):
     for image, kernel, _ in _cases():
-        what = f"convolve2d(image {image.shape}, kernel {kernel.shape})"
+        what = f"true_convolution(image {image.shape}, kernel {kernel.shape})"
         received = call_candidate(candidate, image.copy(), kernel.copy(), what=what)
         expected = _cross_correlate(image, kernel[::-1, ::-1])
         if np.shape(received) != expected.shape:

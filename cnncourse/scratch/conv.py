@@ -156,13 +156,15 @@ def _conv_backward(dy, x_shape, kernel, strides, padding, cols, need_dx=True):
     n, out_h, out_w, _ = dy.shape
     dy_rows = dy.reshape(-1, c_out)  # (N * out_h * out_w, C_out)
     dkernel = (cols.T @ dy_rows).reshape(kernel.shape)
-    dbias = dy_rows.sum(axis=0)
+    dbias = np.ones(len(dy_rows), dy.dtype) @ dy_rows  # the column sums, several times faster than .sum(0)
     if not need_dx:
         return None, dkernel, dbias
-    dwindows = (dy_rows @ kernel.reshape(-1, c_out).T).reshape(n, out_h, out_w, kh, kw, c_in)
     (top, bottom), (left, right) = _pads(x_shape, (kh, kw), strides, padding)
-    padded_shape = (n, x_shape[1] + top + bottom, x_shape[2] + left + right, c_in)
-    dx_padded = col2im(dwindows, padded_shape, strides)
+    dx_padded = np.zeros((n, x_shape[1] + top + bottom, x_shape[2] + left + right, c_in), dtype=dy.dtype)
+    # col2im, one kernel offset at a time: each offset's (C_out -> C_in) product is a
+    # contiguous block, so the strided additions stay cheap.
+    for p, q, rows, columns in _offsets((kh, kw), strides, (out_h, out_w)):
+        dx_padded[:, rows, columns, :] += (dy_rows @ kernel[p, q].T).reshape(n, out_h, out_w, c_in)
     return dx_padded[:, top : top + x_shape[1], left : left + x_shape[2], :], dkernel, dbias
 
 

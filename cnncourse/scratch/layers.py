@@ -119,7 +119,7 @@ class Layer:
         """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``."""
         if not hasattr(self, "_last_output_shape"):
             raise RuntimeError(f"{self.name}: call forward before backward")
-        dy = as_float_array(dy, "dy", dtype=self.dtype)
+        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: backward may work in place
         if dy.shape != self._last_output_shape:
             raise ValueError(f"{self.name}: dy must have the last output's shape {self._last_output_shape}, got {dy.shape}")
         return self._backward(dy)
@@ -170,12 +170,22 @@ def _snake(name: str) -> str:
 class _ActivatedLayer(Layer):
     """A layer ``y = g(z)`` with an affine ``z`` and a fused activation ``g``."""
 
+    _owns_pre_activation = True  # z is a fresh array computed by this layer (not its input)
+
     def _activate(self, z):
-        self._z = z  # the pre-activation ("logits" when g is softmax or sigmoid)
-        self._y = self.activation.forward(z)
+        if self.activation.name == "relu" and self._owns_pre_activation:
+            # z is this layer's own fresh array: rectify it in place, saving a copy per step.
+            self._z = None
+            self._y = np.maximum(z, 0, out=z)
+        else:
+            self._z = z  # the pre-activation ("logits" when g is softmax or sigmoid)
+            self._y = self.activation.forward(z)
         return self._y
 
     def _backward(self, dy, need_dx: bool = True):
+        if self.activation.name == "relu":
+            dy *= self._y > 0  # dy is always a private array here (backward copies the caller's)
+            return self._backward_pre_activation(dy, need_dx)
         return self._backward_pre_activation(self.activation.backward(dy, self._y), need_dx)
 
 
@@ -398,6 +408,8 @@ class Activation(_ActivatedLayer):
         super().__init__(input_shape, name, dtype)
         self.activation = _activations.get_activation(activation)
         self._finish_init()
+
+    _owns_pre_activation = False  # z is the caller's x, which must not be changed in place
 
     def _forward(self, x, training=False):
         self._last_output_shape = x.shape

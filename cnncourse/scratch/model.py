@@ -172,7 +172,7 @@ class Sequential:
 
     def backward(self, dy, need_input_gradient: bool = True):
         """Backpropagate ``dy (N,) + output_shape`` through every layer; returns ``dx`` (or None)."""
-        dy = as_float_array(dy, "dy", dtype=self.dtype)
+        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: layers may work in place
         for index in range(len(self.layers) - 1, -1, -1):
             need_dx = need_input_gradient or index > 0
             dy = self.layers[index]._backward(dy, need_dx)

@@ -72,12 +72,15 @@ def _max_pool_backward(dy, x_shape, x_pad, y, pool_size, strides, padding):
     """
     out_hw = y.shape[1:3]
     dx_pad = np.zeros(x_pad.shape, dtype=dy.dtype)
-    taken = np.zeros(y.shape, dtype=bool)  # has this window's maximum been found yet?
+    remaining = dy.copy()  # gradient not yet handed to a maximum of its window
+    overlapping = strides[0] < pool_size[0] or strides[1] < pool_size[1]
     for _, _, rows, cols in _offsets(pool_size, strides, out_hw):
         hit = x_pad[:, rows, cols, :] == y
-        hit &= ~taken
-        taken |= hit
-        dx_pad[:, rows, cols, :] += np.where(hit, dy, 0)
+        if overlapping:
+            dx_pad[:, rows, cols, :] += hit * remaining
+        else:  # disjoint windows: each input pixel is written once (in place, no temporaries)
+            np.multiply(hit, remaining, out=dx_pad[:, rows, cols, :])
+        remaining *= ~hit  # a tie later in the window gets nothing
     top = pad_amounts(x_shape[1], pool_size[0], strides[0], padding)[0]
     left = pad_amounts(x_shape[2], pool_size[1], strides[1], padding)[0]
     return dx_pad[:, top : top + x_shape[1], left : left + x_shape[2], :]

@@ -1,0 +1,60 @@
+"""Command line: ``python -m cnncourse.experiments pneumonia --engine keras --seed 0``.
+
+Prints one JSON line with the run's results; see ``python -m cnncourse.experiments -h``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXPERIMENTS = ("pneumonia",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cnncourse.experiments",
+        description=(
+            "Train a PneumoniaMNIST classifier and print one JSON line: test_acc, test_auc, "
+            "val_auc, threshold (chosen on validation), train_seconds, params."
+        ),
+    )
+    parser.add_argument("experiment", choices=EXPERIMENTS, help="which experiment to run")
+    parser.add_argument(
+        "--engine", choices=("keras", "scratch"), default="keras",
+        help="keras: TensorFlow/Keras (default); scratch: the course's NumPy engine",
+    )
+    parser.add_argument(
+        "--model", choices=("improved", "seed"), default=None,
+        help="improved: the chapter's improved CNN (default for keras, keras only); "
+        "seed: the seed's CNN as written (default for scratch)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's own)")
+    parser.add_argument(
+        "--subset", type=int, default=None,
+        help="train on a random sample of N training images (a quick smoke test)",
+    )
+    parser.add_argument("--data-dir", default=None, help="folder with pneumoniamnist.npz (default: $CNNCOURSE_DATA)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from . import run_experiment
+
+    try:
+        result = run_experiment(
+            engine=args.engine, model=args.model, seed=args.seed, epochs=args.epochs,
+            subset=args.subset, data_dir=args.data_dir,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, sort_keys=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Time every chapter notebook the way a student runs it: a fresh kernel, top to bottom.
+
+    python scripts/time_notebooks.py                      # the notebooks of _toc.yml, a Markdown table
+    python scripts/time_notebooks.py chapters/03_convolution.ipynb
+    python scripts/time_notebooks.py --update book/instructors.md
+
+Each notebook is executed in memory (the file on disk is never changed), in its own folder,
+with the current environment's ``python3`` kernel. The table gives the wall-clock time of
+the whole run (kernel start included) and of its slowest cell. ``--update FILE`` replaces
+the table between the lines ``<!-- notebook-times:start -->`` and ``<!-- notebook-times:end -->``
+in FILE. Run it on a quiet machine: other work on the same cores inflates the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from toc_notebooks import ROOT, toc_notebooks  # noqa: E402
+
+os.environ.setdefault("CNNCOURSE_DATA", str(ROOT.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+START, END = "<!-- notebook-times:start -->", "<!-- notebook-times:end -->"
+
+
+def _title(notebook) -> str:
+    for cell in notebook.cells:
+        match = re.search(r"^# (.+)$", cell.source, re.MULTILINE) if cell.cell_type == "markdown" else None
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
+def _cell_seconds(cell) -> float:
+    """Seconds a cell ran, from the timestamps nbclient records in its metadata."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = dt.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
+
+
+def time_notebook(path: Path, timeout: int = 900) -> dict:
+    """Execute ``path`` (a copy in memory) and return its title, total and slowest-cell seconds."""
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=True,
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    total = time.perf_counter() - start
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    slowest = max(code, key=_cell_seconds, default=None)
+    return {
+        "path": path,
+        "title": _title(notebook),
+        "seconds": total,
+        "cells": len(code),
+        "slowest": _cell_seconds(slowest) if slowest is not None else 0.0,
+    }
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The results as a Markdown table, with a line that says on what machine they were measured."""
+    lines = [
+        "| Notebook | Run top to bottom | Slowest cell | Code cells |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        name = row["title"] or row["path"].stem
+        lines.append(f"| {name} | {_minutes(row['seconds'])} | {_minutes(row['slowest'])} | {row['cells']} |")
+    total = sum(row["seconds"] for row in rows)
+    lines.append(f"| **All notebooks** | **{_minutes(total)}** | | |")
+    machine = platform.processor() or platform.machine()
+    lines += [
+        "",
+        f"Measured on {dt.date.today():%B %Y} with `scripts/time_notebooks.py`: {os.cpu_count()} CPU cores "
+        f"({machine}), no GPU, Python {platform.python_version()}, a fresh kernel per notebook.",
+    ]
+    return "\n".join(lines)
+
+
+def update_file(path: Path, table: str) -> None:
+    """Replace the text between the notebook-times markers in ``path`` with ``table``."""
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} has no '{START}' ... '{END}' block to replace")
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    path.write_text(f"{before}{START}\n{table}\n{END}{after}", encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: the notebooks in _toc.yml")
+    parser.add_argument("--update", type=Path, help="write the table into this file, between the markers")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or [ROOT / path for path in toc_notebooks()]
+    rows = []
+    for path in notebooks:
+        row = time_notebook(path, timeout=args.timeout)
+        print(f"{path}: {row['seconds']:.1f} s (slowest cell {row['slowest']:.1f} s)", file=sys.stderr, flush=True)
+        rows.append(row)
+    table = markdown_table(rows)
+    print(table)
+    if args.update:
+        update_file(args.update, table)
+        print(f"updated {args.update}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,328 @@
+"""The built book in a real browser: headless Chromium opens every page of the table of contents.
+
+It checks what a reader would notice: formulas typeset by MathJax (no raw ``$$`` or
+``\\frac``, no red MathJax errors), every image loaded, no error or traceback among the
+outputs, no JavaScript error, search that finds "convolution", and exercise solutions
+collapsed until clicked. Screenshots of the landing page and one chapter are saved
+under ``_build/screenshots/``.
+
+The book is taken from ``$CNNCOURSE_BOOK_HTML`` when set, else from ``_build/html``, which
+is built (``jupyter-book build -W``) when missing or older than its sources. Run with
+``make site`` or ``pytest -m browser tests``; skipped when Chromium and its driver
+(Debian's ``chromium`` and ``chromium-driver``) are not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+TOC_ENTRIES = re.findall(r"(?:file|root):\s*([^\s#]+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
+PAGES = [re.sub(r"\.(md|ipynb)$", "", entry) for entry in TOC_ENTRIES]
+CHAPTER_PAGES = [page for page in PAGES if page.startswith("chapters/")]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
+    "--window-size=1280,1000",
+]
+# TeX that survives in the page text only when MathJax did not typeset it.
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\(?:frac|sum|times|cdot|alpha|theta|nabla|hat|mathbf|text|partial|sigma)\b")
+
+
+def _executable(name: str) -> str | None:
+    path = Path("/usr/bin") / name
+    return str(path) if path.is_file() else shutil.which(name)
+
+
+# ----------------------------------------------------------------------------- the book
+
+
+def _sources() -> list[Path]:
+    """Files whose change makes the built HTML stale."""
+    paths = [ROOT / "_config.yml", ROOT / "_toc.yml"]
+    paths += [path for path in (ROOT / "book").rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    for entry in TOC_ENTRIES:
+        paths += [ROOT / f"{entry}{suffix}" for suffix in ("", ".md", ".ipynb") if (ROOT / f"{entry}{suffix}").is_file()]
+    return paths
+
+
+def _newest_html(html: Path) -> float:
+    return max((path.stat().st_mtime for path in html.rglob("*.html")), default=0.0)
+
+
+@pytest.fixture(scope="module")
+def html_dir() -> Path:
+    """The built book: $CNNCOURSE_BOOK_HTML as it is, or _build/html, (re)built with -W when needed."""
+    if os.environ.get("CNNCOURSE_BOOK_HTML"):
+        html = Path(os.environ["CNNCOURSE_BOOK_HTML"]).resolve()
+        if not (html / "index.html").is_file():
+            pytest.fail(f"CNNCOURSE_BOOK_HTML={html} holds no index.html: build the book there first")
+        return html
+    html = ROOT / "_build" / "html"
+    newest_source = max(path.stat().st_mtime for path in _sources())
+    if (html / "index.html").is_file() and _newest_html(html) >= newest_source:
+        return html
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "-W", "--keep-going", "."]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-4000:]}")
+    return html
+
+
+@pytest.fixture(scope="module")
+def site(html_dir):
+    """The book served over HTTP on 127.0.0.1 (search and MathJax need http://, not file://)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=5):
+        pass
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, driver_path = _executable("chromium"), _executable("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip(
+            "Chromium is not installed (needs /usr/bin/chromium and /usr/bin/chromedriver: "
+            "`apt-get install chromium chromium-driver` on Debian; .ci/run installs them)"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -r requirements.txt)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
+    driver.set_page_load_timeout(120)
+    driver.set_script_timeout(120)
+    yield driver
+    driver.quit()
+
+
+# ------------------------------------------------------------------------------ helpers
+
+_WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+if (!window.MathJax) { done("absent"); return; }
+const ready = (window.MathJax.startup && window.MathJax.startup.promise) || Promise.resolve();
+ready.then(() => (MathJax.typesetPromise ? MathJax.typesetPromise() : null))
+     .then(() => done("typeset"), (error) => done("error: " + error));
+"""
+
+_WAIT_FOR_IMAGES = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach((image) => { image.loading = "eager"; });
+Promise.all(images.map((image) => image.complete ? null : new Promise((resolve) => {
+    image.addEventListener("load", resolve); image.addEventListener("error", resolve);
+}))).then(() => done(images.filter((image) => !(image.complete && image.naturalWidth > 0))
+                          .map((image) => image.getAttribute("src"))));
+"""
+
+_PROSE_TEXT = """
+const main = document.querySelector("main") || document.body;
+const copy = main.cloneNode(true);
+copy.querySelectorAll("pre, code, script, style, mjx-container, .highlight, .cell_input").forEach((e) => e.remove());
+return copy.textContent;
+"""
+
+
+def _open(browser, url: str) -> int:
+    """Load ``url`` and wait until the page and its scripts have finished; returns the HTTP status."""
+    browser.get(url)
+    deadline = time.monotonic() + 60
+    while browser.execute_script("return document.readyState") != "complete":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not finish loading in 60 s")
+        time.sleep(0.1)
+    return browser.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0]; return n ? n.responseStatus : 0;"
+    )
+
+
+# Console messages that are not faults of the book: the server has no favicon, and the
+# pydata theme reports a fresh profile's empty light/dark preference as an "error".
+_BENIGN_CONSOLE = re.compile(r"favicon\.ico|Got invalid theme mode")
+
+
+def _console_errors(browser) -> list[str]:
+    """The JavaScript errors logged since the last call (uncaught exceptions, failed loads)."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and not _BENIGN_CONSOLE.search(entry["message"])
+    ]
+
+
+def _count(browser, selector: str) -> int:
+    return browser.execute_script("return document.querySelectorAll(arguments[0]).length", selector)
+
+
+# -------------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(browser, site, page):
+    status = _open(browser, f"{site}/{page}.html")
+    assert status == 200, f"{page}.html: HTTP {status}"
+    problems = []
+
+    math_sources = _count(browser, "main .math")
+    mathjax = browser.execute_async_script(_WAIT_FOR_MATHJAX)
+    if math_sources:
+        typeset = _count(browser, "main mjx-container")
+        if mathjax != "typeset":
+            problems.append(f"MathJax did not run ({mathjax})")
+        elif typeset < math_sources:
+            problems.append(f"only {typeset} of {math_sources} formulas were typeset")
+    # A TeX syntax error renders as <mjx-merror>; an undefined macro as red text (MathJax's noundefined).
+    tex_errors = browser.execute_script(
+        """
+        return Array.from(document.querySelectorAll("mjx-merror, mjx-assistive-mml mtext[mathcolor='red']"))
+                    .map((e) => e.getAttribute("data-mjx-error") || e.textContent);
+        """
+    )
+    if tex_errors:
+        problems.append(f"MathJax could not typeset: {tex_errors[:3]}")
+    raw = sorted(set(RAW_TEX.findall(browser.execute_script(_PROSE_TEXT))))
+    if raw:
+        problems.append(f"raw TeX left in the text: {raw}")
+
+    broken = browser.execute_async_script(_WAIT_FOR_IMAGES)
+    if broken:
+        problems.append(f"images that did not load: {broken}")
+
+    errors = browser.execute_script(
+        """
+        const found = [];
+        document.querySelectorAll(".output.traceback, .output.error, .system-message, .problematic").forEach(
+            (e) => found.push(e.className + ": " + e.textContent.trim().slice(0, 200)));
+        document.querySelectorAll(".output.stderr, .cell_output").forEach((e) => {
+            if (/Traceback \\(most recent call last\\)|^\\w*Error: /m.test(e.textContent)) {
+                found.push(e.className + ": " + e.textContent.trim().slice(0, 200));
+            }
+        });
+        return found;
+        """
+    )
+    if errors:
+        problems.append(f"error output: {errors[:3]}")
+
+    console = _console_errors(browser)
+    if console:
+        problems.append(f"JavaScript console errors: {console[:3]}")
+
+    problems += _solution_problems(browser)
+    assert not problems, f"{page}.html:\n  " + "\n  ".join(problems)
+
+
+def _solution_problems(browser) -> list[str]:
+    """Solutions must be collapsed when the page loads, and open when their toggle is clicked."""
+    state = browser.execute_script(
+        """
+        return Array.from(document.querySelectorAll(".solution, .admonition.dropdown")).map((box) => ({
+            id: box.id,
+            hidden: box.classList.contains("toggle-hidden"),
+            visible: Array.from(box.children).filter((c) => !c.classList.contains("admonition-title"))
+                          .some((c) => c.offsetParent !== null && c.getBoundingClientRect().height > 0),
+        }));
+        """
+    )
+    problems = [f"solution {box['id']} is not collapsed" for box in state if not box["hidden"] or box["visible"]]
+    if state and not problems:
+        from selenium.webdriver.common.by import By
+
+        box = browser.find_element(By.CSS_SELECTOR, ".solution, .admonition.dropdown")
+        button = box.find_element(By.CSS_SELECTOR, ".admonition-title .toggle-button")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()  # the chevron; the title's text may be a link to the exercise
+        time.sleep(0.5)
+        content = [c for c in box.find_elements(By.XPATH, "./*") if "admonition-title" not in c.get_attribute("class")]
+        if not any(c.is_displayed() for c in content):
+            problems.append(f"solution {box.get_attribute('id')} does not open when its toggle is clicked")
+    return problems
+
+
+def test_chapters_have_collapsed_solutions_and_formulas(html_dir):
+    """Statically: the exercises' solutions are dropdowns, and chapters hold formulas."""
+    for page in CHAPTER_PAGES:
+        text = (html_dir / f"{page}.html").read_text(encoding="utf-8")
+        if 'class="exercise' in text:
+            assert re.search(r'class="solution dropdown admonition"', text), f"{page}: solutions are not dropdowns"
+            assert not re.search(r'class="solution(?! dropdown)[^"]*admonition"', text), f"{page}: a solution is not a dropdown"
+    assert any('class="math' in (html_dir / f"{page}.html").read_text(encoding="utf-8") for page in CHAPTER_PAGES)
+
+
+def test_search_finds_convolution(browser, site):
+    assert _open(browser, f"{site}/search.html?q=convolution") == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        summary = browser.execute_script(
+            "const s = document.querySelector('#search-results .search-summary, #search-results p');"
+            "return s ? s.textContent : '';"
+        )
+        results = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#search-results li a')).map(a => a.getAttribute('href'))"
+        )
+        if results and "Search finished" in browser.page_source or summary and not summary.startswith("Preparing"):
+            break
+        time.sleep(0.2)
+    assert results, f"searching 'convolution' found nothing (summary: {summary!r})"
+    assert any(href.startswith("chapters/") for href in results), f"no chapter among the results: {results[:5]}"
+    assert not _console_errors(browser)
+
+
+def test_screenshots(browser, site, html_dir):
+    folder = html_dir.parent / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    chapter = CHAPTER_PAGES[0]
+    for name, page in (("landing", PAGES[0]), ("chapter", chapter)):
+        _open(browser, f"{site}/{page}.html")
+        browser.execute_async_script(_WAIT_FOR_MATHJAX)
+        browser.execute_async_script(_WAIT_FOR_IMAGES)
+        shots = [name]
+        if name == "chapter":
+            shots.append("chapter_figure")
+        for shot in shots:
+            if shot == "chapter_figure":  # the first figure, to show that images render
+                browser.execute_script(
+                    "const f = document.querySelector('main .cell_output img'); if (f) { f.scrollIntoView({block: 'center'}); }"
+                )
+                time.sleep(0.3)
+            path = folder / f"{shot}.png"
+            assert browser.save_screenshot(str(path)), f"could not save {path}"
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000, path
