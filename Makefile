@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests run two workers side by side on two cores: one BLAS thread each avoids oversubscription.
+PYTEST := OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
 export CNNCOURSE_DATA ?= $(abspath ../shared/data)
 # Keep TensorFlow quiet and deterministic on CPU.
@@ -28,16 +30,16 @@ book: $(STAMP)
 	@echo "Open $(abspath _build/html/index.html) in a browser."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser" tests
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	$(PYTEST) -n 2 --dist loadfile -m "not browser" tests
+	$(PYTEST) --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
 	$(MAKE) book-strict
-	$(BIN)/python -m pytest -m browser tests
+	$(PYTEST) -m browser tests
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser" tests
+	$(PYTEST) -n 2 --dist loadfile -m "not browser" tests
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	$(PYTEST) --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
 
 # Warnings are errors: a broken reference or a missing figure fails the build.
 book-strict: $(STAMP)
@@ -45,7 +47,7 @@ book-strict: $(STAMP)
 	$(BIN)/jupyter-book build -W --keep-going .
 
 site: $(STAMP)
-	$(BIN)/python -m pytest -m browser tests
+	$(PYTEST) -m browser tests
 
 # Re-execute notebooks in place (after the code they show changes): make execute NB=chapters/03_convolution.ipynb
 execute: $(STAMP)

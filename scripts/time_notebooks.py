@@ -6,7 +6,7 @@
 
 Each notebook is executed in memory (the file on disk is never changed), in its own folder,
 with the current environment's ``python3`` kernel. The table gives the wall-clock time of
-the whole run (kernel start included) and of its slowest cell. ``--update FILE`` replaces
+the whole run (kernel start included), of its slowest cell, and the kernel's peak memory. ``--update FILE`` replaces
 the table between the lines ``<!-- notebook-times:start -->`` and ``<!-- notebook-times:end -->``
 in FILE. Run it on a quiet machine: other work on the same cores inflates the figures.
 """
@@ -57,6 +57,13 @@ def _cell_seconds(cell) -> float:
 def time_notebook(path: Path, timeout: int = 900) -> dict:
     """Execute ``path`` (a copy in memory) and return its title, total and slowest-cell seconds."""
     notebook = nbformat.read(path, as_version=4)
+    # One extra cell at the end reads the kernel's peak memory (resident set size).
+    probe = nbformat.v4.new_code_cell(
+        "import resource, sys\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print('PEAK_RSS_BYTES', peak if sys.platform == 'darwin' else peak * 1024)"
+    )
+    notebook.cells.append(probe)
     client = NotebookClient(
         notebook,
         timeout=timeout,
@@ -67,6 +74,9 @@ def time_notebook(path: Path, timeout: int = 900) -> dict:
     start = time.perf_counter()
     client.execute()
     total = time.perf_counter() - start
+    notebook.cells.pop()
+    printed = "".join(output.get("text", "") for output in probe.outputs)
+    match = re.search(r"PEAK_RSS_BYTES (\d+)", printed)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     slowest = max(code, key=_cell_seconds, default=None)
     return {
@@ -75,6 +85,7 @@ def time_notebook(path: Path, timeout: int = 900) -> dict:
         "seconds": total,
         "cells": len(code),
         "slowest": _cell_seconds(slowest) if slowest is not None else 0.0,
+        "peak_bytes": int(match.group(1)) if match else 0,
     }
 
 
@@ -82,22 +93,34 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return re.sub(r"\s+", " ", line.split(":", 1)[1]).strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def markdown_table(rows: list[dict]) -> str:
     """The results as a Markdown table, with a line that says on what machine they were measured."""
     lines = [
-        "| Notebook | Run top to bottom | Slowest cell | Code cells |",
-        "|---|---:|---:|---:|",
+        "| Notebook | Run top to bottom | Slowest cell | Peak memory | Code cells |",
+        "|---|---:|---:|---:|---:|",
     ]
     for row in rows:
         name = row["title"] or row["path"].stem
-        lines.append(f"| {name} | {_minutes(row['seconds'])} | {_minutes(row['slowest'])} | {row['cells']} |")
+        memory = f"{row['peak_bytes'] / 2**30:.1f} GiB" if row["peak_bytes"] else "?"
+        lines.append(
+            f"| {name} | {_minutes(row['seconds'])} | {_minutes(row['slowest'])} | {memory} | {row['cells']} |"
+        )
     total = sum(row["seconds"] for row in rows)
-    lines.append(f"| **All notebooks** | **{_minutes(total)}** | | |")
-    machine = platform.processor() or platform.machine()
+    lines.append(f"| **All notebooks** | **{_minutes(total)}** | | | |")
     lines += [
         "",
-        f"Measured on {dt.date.today():%B %Y} with `scripts/time_notebooks.py`: {os.cpu_count()} CPU cores "
-        f"({machine}), no GPU, Python {platform.python_version()}, a fresh kernel per notebook.",
+        f"Measured in {dt.date.today():%B %Y} with `python scripts/time_notebooks.py`: {os.cpu_count()} CPU cores "
+        f"({_cpu_name()}), no GPU, Python {platform.python_version()}, a fresh kernel per notebook.",
     ]
     return "\n".join(lines)
 

@@ -176,14 +176,19 @@ def test_optimizer_steps_match_keras(name, options):
     rng = np.random.default_rng(8)
     start = [rng.normal(size=(3, 2)), rng.normal(size=4)]
     gradients = [[rng.normal(size=(3, 2)), rng.normal(size=4)] for _ in range(3)]
-    ours = getattr(scratch, name)(**options)
     theirs = getattr(keras.optimizers, name)(**options)
+    # Keras keeps its learning rate in a float32 variable and casts momentum and the betas
+    # through float32 even for float64 variables: give ours those same float32 numbers.
+    rounded = {key: float(np.float32(value)) if not isinstance(value, bool) else value for key, value in options.items()}
+    ours = getattr(scratch, name)(**{**rounded, "learning_rate": float(theirs.learning_rate.numpy())})
+    # Adam's bias correction uses the float32 beta_2 but its moment update uses 1 - beta_2 in
+    # double precision, an inconsistency of ~1e-5 in sqrt(1 - beta_2): hence Adam's looser rtol.
+    rtol = 2e-5 if name == "Adam" else 1e-9
     params = [p.copy() for p in start]
     variables = [keras.Variable(p.copy(), dtype="float64") for p in start]
     for step_gradients in gradients:  # the first step, then two more with the optimizer's state
         ours.apply_gradients(zip(step_gradients, params))
         theirs.apply_gradients([(tf.constant(g), v) for g, v in zip(step_gradients, variables)])
         for p, v, s in zip(params, variables, start):
-            # Keras keeps the learning rate as a float32 variable: compare the updates to ~1e-7.
-            np.testing.assert_allclose(p - s, v.numpy() - s, rtol=1e-6, atol=1e-12)
+            np.testing.assert_allclose(p - s, v.numpy() - s, rtol=rtol, atol=1e-15)
     assert ours.iterations == int(theirs.iterations.numpy()) == 3

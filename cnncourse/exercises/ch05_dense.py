@@ -1,0 +1,116 @@
+"""Checkers for chapter 3.3, fully connected (dense) layers.
+
+Every expected answer comes from ``cnncourse.scratch`` (itself tested against Keras).
+The students work in Keras's layout: a batch ``x (N, in)`` as rows, a kernel
+``(in, out)``, ``z = x @ kernel + bias``.
+"""
+
+import numpy as np
+
+from ..scratch import Dense, softmax
+from . import ExerciseFailed, assert_close, call_candidate, register
+
+CHAPTER = "05_dense"
+
+
+def _close(received, expected) -> bool:
+    try:
+        received = np.asarray(received, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return received.shape == expected.shape and np.allclose(received, expected, rtol=1e-5, atol=1e-6)
+
+
+def _dense_cases():
+    """``(x, kernel, dz)`` with in != out, so a transposed kernel or gradient shows in its shape."""
+    x = np.array([[1.0, 2.0, -1.0]])  # the chapter's worked example
+    kernel = np.array([[1.0, 2.0], [-2.0, 1.0], [0.0, 1.0]])
+    yield x, kernel, np.array([[0.0, 1.0]])
+    rng = np.random.default_rng(6)
+    for batch, features, units in ((4, 5, 3), (7, 2, 6), (1, 6, 4)):
+        yield rng.normal(size=(batch, features)), rng.normal(size=(features, units)), rng.normal(size=(batch, units))
+
+
+def _reference_dense_backward(x, kernel, dz):
+    """``(dx, dkernel, dbias)`` from the scratch engine's Dense layer (linear activation)."""
+    layer = Dense(kernel.shape[1], dtype="float64")
+    layer.build((kernel.shape[0],))
+    layer.set_weights([kernel, np.zeros(kernel.shape[1])])
+    layer.forward(x)
+    dx = layer.backward(dz)
+    return dx, layer.grads["kernel"], layer.grads["bias"]
+
+
+@register("dense_backward", CHAPTER, "backward pass of z = x @ kernel + bias: gradients w.r.t. x, kernel and bias")
+def _check_dense_backward(candidate):
+    for x, kernel, dz in _dense_cases():
+        what = f"dense_backward(x {x.shape}, kernel {kernel.shape}, dz {dz.shape})"
+        received = call_candidate(candidate, x.copy(), kernel.copy(), dz.copy(), what=what)
+        if not isinstance(received, (tuple, list)) or len(received) != 3:
+            raise ExerciseFailed(f"{what}: expected a tuple (dx, dkernel, dbias), received {type(received).__name__} {received!r:.120}")
+        dx, dkernel, dbias = received
+        expected_dx, expected_dkernel, expected_dbias = _reference_dense_backward(x, kernel, dz)
+
+        if dkernel is None or np.shape(dkernel) != expected_dkernel.shape:
+            hint = ""
+            if _close(dkernel, expected_dkernel.T):
+                hint = (" You computed dz.T @ x, the gradient of the seed's W (out, in). Keras stores the kernel as "
+                        "(in, out) = W.T, and its gradient has the kernel's shape: x.T @ dz.")
+            raise ExerciseFailed(
+                f"{what}: dkernel must have the kernel's shape {expected_dkernel.shape}, received {np.shape(dkernel)}.{hint}"
+            )
+        assert_close(dkernel, expected_dkernel, what=f"{what}, dkernel")
+
+        if dbias is not None and np.shape(dbias) == dz.shape and dz.shape != expected_dbias.shape:
+            raise ExerciseFailed(
+                f"{what}: dbias has shape {np.shape(dbias)}, one row per sample. The same bias is added to every "
+                f"sample, so its gradient is the sum of dz over the batch axis: shape {expected_dbias.shape}."
+            )
+        if x.shape[0] > 1 and _close(dbias, expected_dbias / x.shape[0]):
+            raise ExerciseFailed(
+                f"{what}: dbias is the mean of dz over the batch; it must be the sum (any averaging is already "
+                f"in dz, which comes from the loss)."
+            )
+        assert_close(dbias, expected_dbias, what=f"{what}, dbias")
+
+        if dx is None or np.shape(dx) != expected_dx.shape:
+            raise ExerciseFailed(
+                f"{what}: dx must have x's shape {expected_dx.shape}, received {np.shape(dx)}. "
+                f"Each input feature gets the sum of dz times the weights it feeds: dz @ kernel.T."
+            )
+        assert_close(dx, expected_dx, what=f"{what}, dx")
+
+
+def _softmax_cases():
+    yield np.array([2.0, 1.0, 0.1])                              # one vector of 3 logits
+    yield np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.0, 5.0, 2.0]])
+    yield np.random.default_rng(7).normal(size=(4, 2, 5))        # any number of leading axes
+    yield np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -1001.0]])  # large logits
+
+
+@register("softmax", CHAPTER, "numerically stable softmax over the last axis")
+def _check_softmax(candidate):
+    for z in _softmax_cases():
+        what = f"softmax(z {z.shape}, values from {z.min():g} to {z.max():g})"
+        with np.errstate(all="ignore"):  # a naive answer overflows; we report that ourselves
+            received = call_candidate(candidate, z.copy(), what=what)
+        expected = softmax(z)
+        if received is None:
+            raise ExerciseFailed(f"{what}: received None. Does your function `return` its result?")
+        try:
+            received_array = np.asarray(received, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ExerciseFailed(f"{what}: expected an array of shape {expected.shape}, received {type(received).__name__}") from None
+        if received_array.shape != expected.shape:
+            raise ExerciseFailed(f"{what}: expected the input's shape {expected.shape}, received {received_array.shape}")
+        if not np.all(np.isfinite(received_array)):
+            raise ExerciseFailed(
+                f"{what}: your result contains NaN or inf: exp(1000) overflows. Subtract each row's maximum "
+                f"from the logits first: softmax(z) = softmax(z - max(z)), and the largest exponent is then exp(0) = 1."
+            )
+        if z.ndim > 1 and _close(received_array, np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=0, keepdims=True)):
+            raise ExerciseFailed(f"{what}: you normalised over the first axis; softmax works over the last (each row sums to 1).")
+        if z.ndim > 1 and not np.allclose(received_array.sum(axis=-1), 1.0, atol=1e-6):
+            raise ExerciseFailed(f"{what}: the probabilities over the last axis must sum to 1; yours sum to "
+                                 f"{np.array2string(received_array.sum(axis=-1).reshape(-1)[:4], precision=4)}")
+        assert_close(received_array, expected, what=what)
