@@ -32,7 +32,18 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 TOC_ENTRIES = re.findall(r"(?:file|root):\s*([^\s#]+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
+HTML = Path(os.environ.get("CNNCOURSE_BOOK_HTML") or ROOT / "_build" / "html")
+
+
+def _built_pages(html: Path) -> list[str]:
+    """Pages of an existing build (e.g. one made with another table of contents)."""
+    skip = {"genindex", "search", "index"}
+    found = [path.relative_to(html).with_suffix("").as_posix() for path in sorted(html.rglob("*.html"))]
+    return [page for page in found if page not in skip and not page.startswith("_")]
+
+
 PAGES = [re.sub(r"\.(md|ipynb)$", "", entry) for entry in TOC_ENTRIES]
+PAGES += [page for page in (_built_pages(HTML) if HTML.is_dir() else []) if page not in PAGES]
 CHAPTER_PAGES = [page for page in PAGES if page.startswith("chapters/")]
 CHROMIUM_FLAGS = [
     "--headless",
@@ -75,7 +86,7 @@ def _newest_html(html: Path) -> float:
 def html_dir() -> Path:
     """The built book: $CNNCOURSE_BOOK_HTML as it is, or _build/html, (re)built with -W when needed."""
     if os.environ.get("CNNCOURSE_BOOK_HTML"):
-        html = Path(os.environ["CNNCOURSE_BOOK_HTML"]).resolve()
+        html = HTML.resolve()
         if not (html / "index.html").is_file():
             pytest.fail(f"CNNCOURSE_BOOK_HTML={html} holds no index.html: build the book there first")
         return html

@@ -1,0 +1,105 @@
+"""cnncourse.models.seed_cnn: the seed's CNN in both engines, with shared weights."""
+
+import numpy as np
+import pytest
+
+from cnncourse.models import seed_cnn
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def seed_cnn_pair():
+    """A Keras seed_cnn and a scratch seed_cnn holding the same weights, plus a batch of 16 images."""
+    keras_model = seed_cnn("keras", num_classes=2, seed=0)
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
+    scratch_model.set_weights(keras_model.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(16, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 2, 16)
+    return keras_model, scratch_model, x, y
+
+
+def test_both_engines_have_the_same_architecture(seed_cnn_pair):
+    keras_model, scratch_model, _, _ = seed_cnn_pair
+    assert [w.shape for w in keras_model.get_weights()] == [w.shape for w in scratch_model.get_weights()]
+    assert keras_model.count_params() == scratch_model.count_params() == 92_802
+    assert [tuple(layer.output.shape[1:]) for layer in keras_model.layers] == [
+        layer.output_shape for layer in scratch_model.layers]
+
+
+def test_scratch_model_is_built_before_any_forward_pass():
+    model = seed_cnn("scratch", input_shape=(32, 32, 3), num_classes=10)
+    assert model.built and model.get_weights()[0].shape == (3, 3, 3, 32)
+    assert model.output_shape == (10,)
+
+
+def test_predictions_agree(seed_cnn_pair):
+    keras_model, scratch_model, x, _ = seed_cnn_pair
+    np.testing.assert_allclose(scratch_model.predict(x), keras_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+def test_gradients_agree_with_gradient_tape():
+    # In float64 on both sides: in float32 a pre-activation within ~1e-7 of zero can fall on
+    # either side of the ReLU kink, and one flipped unit moves gradients by a few percent.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        keras_model = seed_cnn("keras", num_classes=2, seed=0)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert keras_model.get_weights()[0].dtype == np.float64
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=0).astype(np.float64)
+    scratch_model.set_weights(keras_model.get_weights())
+    rng = np.random.default_rng(0)
+    # Inputs that are exact in float32 too, since keras.Input may keep the float32 default.
+    x, y = rng.uniform(size=(8, 28, 28, 1)).astype(np.float32).astype(np.float64), rng.integers(0, 2, 8)
+    loss = keras.losses.SparseCategoricalCrossentropy(dtype="float64")
+    with tf.GradientTape() as tape:
+        keras_loss = loss(y, keras_model(x, training=True))
+    keras_grads = tape.gradient(keras_loss, keras_model.trainable_weights)
+    scratch_model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    probabilities = scratch_model.forward(x, training=True)
+    assert scratch_model.loss(y, probabilities) == pytest.approx(float(keras_loss), rel=1e-10)
+    scratch_model.backward(scratch_model.loss.gradient(y, probabilities))
+    assert len(keras_grads) == len(scratch_model.trainable_pairs()) == 10
+    for (layer, name), keras_grad in zip(scratch_model.trainable_pairs(), keras_grads):
+        np.testing.assert_allclose(layer.grads[name], keras_grad.numpy(), rtol=1e-7, atol=1e-12,
+                                   err_msg=f"{layer.name}.{name}")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd_nesterov", "adam"])
+def test_one_training_step_agrees(optimizer):
+    keras_model = seed_cnn("keras", num_classes=2, seed=1)
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=1)
+    scratch_model.set_weights(keras_model.get_weights())
+    from cnncourse import scratch
+
+    make = {
+        "sgd": (lambda: keras.optimizers.SGD(0.1), lambda: scratch.SGD(0.1)),
+        "sgd_nesterov": (lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+                         lambda: scratch.SGD(0.1, momentum=0.9, nesterov=True)),
+        "adam": (lambda: keras.optimizers.Adam(), lambda: scratch.Adam()),
+    }[optimizer]
+    keras_model.compile(optimizer=make[0](), loss="sparse_categorical_crossentropy")
+    scratch_model.compile(optimizer=make[1](), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(32, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    keras_loss = keras_model.train_on_batch(x, y)
+    scratch_loss = scratch_model.train_on_batch(x, y)
+    assert scratch_loss == pytest.approx(float(keras_loss), rel=1e-5)
+    for ours, theirs in zip(scratch_model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose(scratch_model.predict(x), keras_model.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(engine="torch"), r"engine must be one of \('keras', 'scratch'\), got 'torch'"),
+    (dict(engine="scratch", input_shape=(28, 28)), r"input_shape must be \(height, width, channels\)"),
+    (dict(engine="scratch", num_classes=1), "num_classes must be at least 2, got 1"),
+])
+def test_seed_cnn_rejects_bad_arguments(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        seed_cnn(**arguments)
