@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test unit notebooks book-strict site lab student bench clean execute
+.PHONY: book test unit notebooks book-strict site lab student bench clean execute times
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ lab: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py --out student
+
+times: $(STAMP)
+	$(BIN)/python scripts/time_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python -m cnncourse.bench

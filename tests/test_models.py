@@ -8,6 +8,8 @@ from cnncourse.models import seed_cnn
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 
 @pytest.fixture(scope="module")
 def seed_cnn_pair():

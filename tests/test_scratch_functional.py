@@ -8,6 +8,8 @@ from cnncourse.scratch import gradcheck
 from cnncourse.scratch.conv import col2im, im2col
 from cnncourse.scratch.padding import pad_amounts
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 
 def _random_conv_cases(count, seed):
     """(x_shape, kernel_shape, strides, padding) with odd sizes, non-square kernels, strides 1-3."""

@@ -12,6 +12,8 @@ keras = pytest.importorskip("keras")
 
 from cnncourse import scratch  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid"]
 
 

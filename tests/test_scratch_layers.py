@@ -5,6 +5,8 @@ import pytest
 
 from cnncourse import scratch
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 SMOOTH = 1e-6  # relative error allowed for smooth operations
 KINKED = 1e-4  # where ReLU or max has a kink (a kink close to a sample point can cost accuracy)
 

@@ -5,6 +5,8 @@ import pytest
 
 from cnncourse import scratch
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 rng = np.random.default_rng(0)
 PROBS = rng.dirichlet(np.ones(4), size=6)
 LABELS = np.array([0, 3, 1, 2, 2, 0])

@@ -7,6 +7,8 @@ from cnncourse import scratch
 from cnncourse.data import synthetic_lesions
 from cnncourse.models import seed_cnn
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 
 def _small_model(seed=0, activation="softmax"):
     return scratch.Sequential([

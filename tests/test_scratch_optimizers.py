@@ -5,6 +5,8 @@ import pytest
 
 from cnncourse import scratch
 
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
 
 def _steps(optimizer, gradients, start):
     theta = np.array(start, dtype=np.float64)

@@ -8,13 +8,14 @@ engine and Keras unchanged. NumPy only: importing it never imports TensorFlow.
 Modules, one concept each:
 
 =================  ============================================================
-``conv``           ``conv2d_naive``, ``conv2d``, ``conv2d_backward``, im2col
-``pooling``        ``max_pool2d``, ``avg_pool2d`` and their backward passes
+``conv``           ``conv2d_naive``, ``conv2d``, their backward passes, im2col / col2im
+``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, backward passes
 ``padding``        output sizes and TensorFlow's "same" padding
 ``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
 ``initializers``   Glorot uniform, zeros
 ``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
 ``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
+``metrics``        accuracy as Keras computes it
 ``optimizers``     SGD (momentum, Nesterov), Adam
 ``model``          Sequential: compile, fit, evaluate, predict, summary
 ``gradcheck``      centred finite differences and relative errors
@@ -24,18 +25,15 @@ Modules, one concept each:
 
 from .activations import ACTIVATIONS, get_activation, linear, relu, sigmoid, softmax, tanh
 from .conv import col2im, conv2d, conv2d_backward, conv2d_backward_naive, conv2d_naive, im2col
+from .gradcheck import (
+    check_layer_gradients,
+    check_loss_gradient,
+    check_model_gradients,
+    numerical_gradient,
+    relative_error,
+)
 from .initializers import glorot_uniform, zeros
 from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
-from .padding import output_length, output_shape, pad_amounts
-from .pooling import (
-    avg_pool2d,
-    avg_pool2d_backward,
-    avg_pool2d_naive,
-    max_pool2d,
-    max_pool2d_backward,
-    max_pool2d_naive,
-)
-from .gradcheck import check_layer_gradients, check_loss_gradient, check_model_gradients, numerical_gradient, relative_error
 from .losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -48,3 +46,31 @@ from .losses import (
 from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
 from .model import History, Sequential
 from .optimizers import SGD, Adam, Optimizer, get_optimizer
+from .padding import output_length, output_shape, pad_amounts
+from .pooling import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_naive,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_naive,
+)
+
+__all__ = [
+    # functional ops
+    "conv2d_naive", "conv2d", "conv2d_backward", "conv2d_backward_naive", "im2col", "col2im",
+    "max_pool2d", "max_pool2d_naive", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_naive", "avg_pool2d_backward",
+    "output_length", "output_shape", "pad_amounts",
+    # activations and initialisers
+    "ACTIVATIONS", "get_activation", "linear", "relu", "sigmoid", "softmax", "tanh", "glorot_uniform", "zeros",
+    # layers
+    "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
+    # losses, metrics, optimizers, model
+    "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy", "get_loss",
+    "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
+    "Optimizer", "SGD", "Adam", "get_optimizer",
+    "Sequential", "History",
+    # gradient checking
+    "numerical_gradient", "relative_error", "check_layer_gradients", "check_loss_gradient", "check_model_gradients",
+]

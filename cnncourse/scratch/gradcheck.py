@@ -110,21 +110,15 @@ def check_model_gradients(model, x, y, h: float = 1e-6, max_entries: int | None 
     """
     model.astype(np.float64)
     x = np.array(x, dtype=np.float64)
+    y = np.asarray(y)
     rng = make_rng(seed)
 
     def loss():
         return model._loss_value(y, model._forward(x, training=False))
 
     # Analytic gradients through the same path that training uses.
-    y_pred = model._forward(x, training=False)
-    logits_loss = model._logits_loss()
-    last = model.layers[-1]
-    if logits_loss is not None:
-        dy = last._backward_pre_activation(logits_loss.gradient(y, last._z))
-    else:
-        dy = last._backward(model.loss.gradient(y, y_pred))
-    for layer in reversed(model.layers[:-1]):
-        dy = layer._backward(dy)
+    # (in inference mode, so that Dropout is the identity and the loss is deterministic)
+    _, _, dy = model._forward_backward(x, y, need_input_gradient=True, training=False)
     analytic = {"x": dy}
     arrays = {"x": x}
     for layer, name in model.trainable_pairs():

@@ -255,19 +255,46 @@ class Sequential:
             return logits_loss(y, self.layers[-1]._z)
         return self.loss(y, y_pred)
 
-    def _train_step(self, x, y):
-        """Forward, loss, backward, one optimizer step. ``x`` is already checked. Returns ``(loss, y_pred)``."""
-        y_pred = self._forward(x, training=True)
+    def _forward_backward(self, x, y, need_input_gradient=False, training=True):
+        """Forward, loss and backward on one checked batch; fills every layer's ``grads``.
+
+        Returns ``(loss, y_pred, dx)``; ``dx`` is None unless ``need_input_gradient``.
+        """
+        y_pred = self._forward(x, training=training)
         last = self.layers[-1]
         logits_loss = self._logits_loss()
+        need_dx = len(self.layers) > 1 or need_input_gradient
         if logits_loss is not None:
             loss_value = logits_loss(y, last._z)
-            dy = last._backward_pre_activation(logits_loss.gradient(y, last._z), len(self.layers) > 1)
+            dy = last._backward_pre_activation(logits_loss.gradient(y, last._z), need_dx)
         else:
             loss_value = self.loss(y, y_pred)
-            dy = last._backward(self.loss.gradient(y, y_pred), len(self.layers) > 1)
+            dy = last._backward(self.loss.gradient(y, y_pred), need_dx)
         for index in range(len(self.layers) - 2, -1, -1):
-            dy = self.layers[index]._backward(dy, index > 0)  # the input's own gradient is not needed
+            # the first layer's input gradient is only needed for saliency or gradient checks
+            dy = self.layers[index]._backward(dy, index > 0 or need_input_gradient)
+        return loss_value, y_pred, dy if need_input_gradient else None
+
+    def compute_gradients(self, x, y):
+        """The loss on one batch and its gradients, without updating the weights.
+
+        Parameters
+        ----------
+        x : array ``(N,) + input_shape``; y : targets for the compiled loss
+
+        Returns
+        -------
+        loss : float
+        grads : list of arrays in Keras's weight order (the shapes of ``get_weights()``)
+        """
+        self._require_compiled()
+        x = self._check_x(x)
+        loss_value, _, _ = self._forward_backward(x, self._check_xy(x, y))
+        return loss_value, [layer.grads[name].copy() for layer, name in self.trainable_pairs()]
+
+    def _train_step(self, x, y):
+        """Forward, loss, backward, one optimizer step. ``x`` is already checked. Returns ``(loss, y_pred)``."""
+        loss_value, y_pred, _ = self._forward_backward(x, y)
         self.optimizer.apply_gradients(
             [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()]
         )

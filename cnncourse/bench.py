@@ -1,0 +1,296 @@
+"""Benchmarks of the NumPy engine against its naive loops and against Keras.
+
+    python -m cnncourse.bench                     # everything below except the parity training
+    python -m cnncourse.bench --quick             # a smaller, faster run
+    python -m cnncourse.bench --parity-training   # 5 epochs in each engine, same start, same data order
+    python -m cnncourse.bench --profile           # where one scratch epoch spends its time
+
+It prints, with medians over repeated runs:
+
+1. naive vs vectorised convolution on the seed CNN's three conv layer shapes;
+2. the scratch engine per layer (forward and backward), to show where time goes;
+3. scratch vs Keras forward + backward per batch of 32 for ``seed_cnn``;
+4. one training epoch on PneumoniaMNIST in each engine, measured in the same run,
+   interleaved, with the ratio scratch / Keras.
+
+Targets (issue 3): vectorised conv >= 100x faster than the naive loops; the scratch
+engine trains seed_cnn at most 1.5x slower than Keras per epoch (batch 32).
+
+Timings are wall-clock. The NumPy engine runs with ``--blas-threads`` BLAS threads
+(default 1: its matrix products are small, and on a busy machine a multi-threaded
+OpenBLAS waits for cores more than it computes); Keras uses TensorFlow's own thread pools.
+This is speed measured and printed, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from cnncourse import scratch
+from cnncourse.models import seed_cnn
+
+SEED_CONV_SHAPES = [  # (name, per-image input shape (H, W, C_in), filters) of seed_cnn's conv layers
+    ("conv1 28x28x1 -> 26x26x32", (28, 28, 1), 32),
+    ("conv2 13x13x32 -> 11x11x64", (13, 13, 32), 64),
+    ("conv3 5x5x64 -> 3x3x64", (5, 5, 64), 64),
+]
+
+
+def _median_seconds(function, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _blas_limit(threads):
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print(f"(threadpoolctl is not installed: BLAS threads left as they are, not {threads})")
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _load_pneumonia(limit=None):
+    from cnncourse.data import load_pneumoniamnist
+
+    (x_train, y_train), _, (x_test, y_test) = load_pneumoniamnist()
+    prepare = lambda images: (images[..., None] / 255.0).astype(np.float32)  # noqa: E731
+    if limit:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return prepare(x_train), y_train, prepare(x_test), y_test
+
+
+def _import_keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    return keras, tf
+
+
+def _header(args):
+    print("cnncourse.bench")
+    print(f"  python {platform.python_version()}, numpy {np.__version__}, cpu cores {os.cpu_count()}, "
+          f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"  NumPy engine BLAS threads: {args.blas_threads if args.blas_threads else 'library default'}")
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def bench_conv(batch: int, repeats: int, naive_repeats: int) -> None:
+    """Naive loops vs im2col on the seed CNN's conv layers (forward only)."""
+    print(f"\n1. conv2d_naive vs conv2d (forward, float32, batch {batch}, median of {naive_repeats} / {repeats} runs)")
+    print(f"   {'layer':30s} {'naive (s)':>10s} {'vectorised (ms)':>16s} {'speed-up':>9s}")
+    rng = np.random.default_rng(0)
+    naive_total = fast_total = 0.0
+    for name, shape, filters in SEED_CONV_SHAPES:
+        x = rng.standard_normal((batch,) + shape, dtype=np.float32)
+        kernel = rng.standard_normal((3, 3, shape[2], filters), dtype=np.float32)
+        bias = np.zeros(filters, np.float32)
+        np.testing.assert_allclose(scratch.conv2d(x[:2], kernel, bias), scratch.conv2d_naive(x[:2], kernel, bias),
+                                   rtol=1e-4, atol=1e-4)
+        naive = _median_seconds(lambda: scratch.conv2d_naive(x, kernel, bias), naive_repeats, warmup=0)
+        fast = _median_seconds(lambda: scratch.conv2d(x, kernel, bias), repeats)
+        naive_total, fast_total = naive_total + naive, fast_total + fast
+        print(f"   {name:30s} {naive:10.3f} {fast * 1e3:16.2f} {naive / fast:8.0f}x")
+    print(f"   {'all three':30s} {naive_total:10.3f} {fast_total * 1e3:16.2f} {naive_total / fast_total:8.0f}x"
+          f"   (target >= 100x)")
+
+
+def bench_layers(batch: int, repeats: int) -> None:
+    """The scratch seed_cnn's forward and backward time per layer."""
+    print(f"\n2. scratch seed_cnn per layer (batch {batch}, median of {repeats} runs, ms)")
+    model = seed_cnn("scratch", num_classes=2, seed=0)
+    x = np.random.default_rng(0).uniform(size=(batch, 28, 28, 1)).astype(np.float32)
+    inputs, h = [], x
+    for layer in model.layers:
+        inputs.append(h)
+        h = layer._forward(h, True)
+    total_forward = total_backward = 0.0
+    print(f"   {'layer':28s} {'forward':>8s} {'backward':>9s}")
+    for index, (layer, layer_input) in enumerate(zip(model.layers, inputs)):
+        out = layer._forward(layer_input, True)
+        dy = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+        need_dx = index > 0
+        forward = _median_seconds(lambda: layer._forward(layer_input, True), repeats)
+
+        def backward():
+            layer._forward(layer_input, True)
+            layer._backward(dy.copy(), need_dx)
+
+        backward_time = max(_median_seconds(backward, repeats) - forward, 0.0)
+        total_forward, total_backward = total_forward + forward, total_backward + backward_time
+        print(f"   {layer.name + ' (' + type(layer).__name__ + ')':28s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f}")
+    print(f"   {'total':28s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f}"
+          "   (backward of conv2d skips its input gradient, as in training)")
+
+
+def bench_step(batch: int, repeats: int) -> tuple[float, float]:
+    """Forward + backward (loss and all gradients, no update) per batch, each engine."""
+    keras, tf = _import_keras()
+    keras_model = seed_cnn("keras", num_classes=2, seed=0)
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
+    scratch_model.set_weights(keras_model.get_weights())
+    scratch_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(batch, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 2, batch)
+
+    @tf.function
+    def keras_gradients(images, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, keras_model(images, training=True))
+        return tape.gradient(loss, keras_model.trainable_weights)
+
+    x_tf, y_tf = tf.constant(x), tf.constant(y)
+    keras_time = lambda: [g.numpy() for g in keras_gradients(x_tf, y_tf)]  # noqa: E731
+    checked = scratch_model._check_x(x)
+    scratch_time = lambda: scratch_model._forward_backward(checked, y)  # noqa: E731
+    # Interleave the two engines so that load from other processes hits both alike.
+    keras_times, scratch_times = [], []
+    keras_time(), scratch_time()
+    for _ in range(repeats):
+        keras_times.append(_median_seconds(keras_time, 1, warmup=0))
+        scratch_times.append(_median_seconds(scratch_time, 1, warmup=0))
+    k, s = statistics.median(keras_times), statistics.median(scratch_times)
+    print(f"\n3. forward + backward per batch of {batch}, seed_cnn (median of {repeats} interleaved runs)")
+    print(f"   Keras (tf.function + GradientTape) {k * 1e3:7.2f} ms")
+    print(f"   scratch (NumPy)                    {s * 1e3:7.2f} ms    ratio scratch/Keras {s / k:.2f}")
+    return k, s
+
+
+def bench_epochs(epochs: int, batch_size: int, limit=None) -> tuple[float, float]:
+    """Wall-clock seconds per training epoch on PneumoniaMNIST, each engine, interleaved."""
+    keras, _ = _import_keras()
+    x, y, _, _ = _load_pneumonia(limit)
+    keras_model = seed_cnn("keras", num_classes=2, seed=0)
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
+    scratch_model.set_weights(keras_model.get_weights())
+    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    print(f"\n4. one training epoch on PneumoniaMNIST ({len(x)} images, batch {batch_size}, Adam, "
+          f"{epochs} epoch(s) per engine after one warm-up epoch each, interleaved)")
+
+    def keras_epoch():
+        keras_model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
+
+    def scratch_epoch():
+        scratch_model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
+
+    first_keras = _median_seconds(keras_epoch, 1, warmup=0)  # includes tracing the graph
+    first_scratch = _median_seconds(scratch_epoch, 1, warmup=0)
+    keras_times, scratch_times = [], []
+    for _ in range(epochs):
+        keras_times.append(_median_seconds(keras_epoch, 1, warmup=0))
+        scratch_times.append(_median_seconds(scratch_epoch, 1, warmup=0))
+    k, s = statistics.median(keras_times), statistics.median(scratch_times)
+    print(f"   first epoch:  Keras {first_keras:6.2f} s (includes graph tracing), scratch {first_scratch:6.2f} s")
+    print(f"   each epoch:   Keras {', '.join(f'{t:.2f}' for t in keras_times)} s; "
+          f"scratch {', '.join(f'{t:.2f}' for t in scratch_times)} s")
+    print(f"   median epoch: Keras {k:6.2f} s, scratch {s:6.2f} s, ratio scratch/Keras {s / k:.2f}   (target <= 1.5)")
+    return k, s
+
+
+def parity_training(epochs: int = 5, batch_size: int = 32, seed: int = 0) -> tuple[float, float]:
+    """Train seed_cnn in both engines from the same weights on the same batches; print test accuracies.
+
+    The per-epoch orders of the training set are drawn once from ``default_rng(seed)`` and
+    given to both engines with ``shuffle=False``.
+    """
+    keras, _ = _import_keras()
+    x, y, x_test, y_test = _load_pneumonia()
+    keras_model = seed_cnn("keras", num_classes=2, seed=seed)
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=seed)
+    scratch_model.set_weights(keras_model.get_weights())
+    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(len(x)) for _ in range(epochs)]
+    print(f"\nParity training: seed_cnn, {epochs} epochs, Adam, sparse categorical crossentropy, batch {batch_size}, "
+          f"same initial weights and the same data order in both engines")
+    times = {"keras": 0.0, "scratch": 0.0}
+    for epoch, order in enumerate(orders, start=1):
+        start = time.perf_counter()
+        k = keras_model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0).history
+        times["keras"] += time.perf_counter() - start
+        start = time.perf_counter()
+        s = scratch_model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0).history
+        times["scratch"] += time.perf_counter() - start
+        print(f"   epoch {epoch}: Keras loss {k['loss'][0]:.4f} acc {k['accuracy'][0]:.4f} | "
+              f"scratch loss {s['loss'][0]:.4f} acc {s['accuracy'][0]:.4f}")
+    keras_pred = keras_model.predict(x_test, verbose=0).argmax(axis=1)
+    scratch_pred = scratch_model.predict(x_test).argmax(axis=1)
+    keras_acc, scratch_acc = float(np.mean(keras_pred == y_test)), float(np.mean(scratch_pred == y_test))
+    print(f"   test accuracy: Keras {keras_acc:.4f}, scratch {scratch_acc:.4f}, "
+          f"difference {100 * abs(keras_acc - scratch_acc):.2f} points (target < 2)")
+    print(f"   the two models agree on {100 * np.mean(keras_pred == scratch_pred):.1f}% of the {len(y_test)} test images; "
+          f"training time Keras {times['keras']:.1f} s, scratch {times['scratch']:.1f} s")
+    return keras_acc, scratch_acc
+
+
+def profile_scratch_epoch(batch_size: int = 32, top: int = 15) -> None:
+    """cProfile one scratch training epoch and print the most expensive functions."""
+    import cProfile
+    import pstats
+
+    x, y, _, _ = _load_pneumonia()
+    model = seed_cnn("scratch", num_classes=2, seed=0)
+    model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=0)
+    profiler.disable()
+    print(f"\nProfile of one scratch epoch (batch {batch_size}), top {top} by own time:")
+    pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(top)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnncourse.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller batches, a subset for the epoch timing")
+    parser.add_argument("--parity-training", action="store_true", help="only the 5-epoch parity training")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one scratch epoch")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epochs per engine (default 3, quick 1)")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads for the NumPy engine (default 1; 0 leaves the library default)")
+    args = parser.parse_args(argv)
+    args.blas_threads = args.blas_threads or None
+    _header(args)
+    with _blas_limit(args.blas_threads):
+        if args.parity_training:
+            parity_training()
+            return 0
+        if args.quick:
+            bench_conv(batch=4, repeats=5, naive_repeats=1)
+            bench_layers(batch=32, repeats=5)
+            bench_step(batch=32, repeats=10)
+            bench_epochs(epochs=args.epochs or 1, batch_size=32, limit=1024)
+        else:
+            bench_conv(batch=32, repeats=20, naive_repeats=3)
+            bench_layers(batch=32, repeats=30)
+            bench_step(batch=32, repeats=50)
+            bench_epochs(epochs=args.epochs or 3, batch_size=32)
+        if args.profile:
+            profile_scratch_epoch()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
