@@ -124,7 +124,7 @@ def bench_layers(batch: int, repeats: int) -> None:
         inputs.append(h)
         h = layer._forward(h, True)
     total_forward = total_backward = 0.0
-    print(f"   {'layer':28s} {'forward':>8s} {'backward':>9s}")
+    print(f"   {'layer':32s} {'forward':>8s} {'backward':>9s}")
     for index, (layer, layer_input) in enumerate(zip(model.layers, inputs)):
         out = layer._forward(layer_input, True)
         dy = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
@@ -137,8 +137,8 @@ def bench_layers(batch: int, repeats: int) -> None:
 
         backward_time = max(_median_seconds(backward, repeats) - forward, 0.0)
         total_forward, total_backward = total_forward + forward, total_backward + backward_time
-        print(f"   {layer.name + ' (' + type(layer).__name__ + ')':28s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f}")
-    print(f"   {'total':28s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f}"
+        print(f"   {layer.name + ' (' + type(layer).__name__ + ')':32s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f}")
+    print(f"   {'total':32s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f}"
           "   (backward of conv2d skips its input gradient, as in training)")
 
 
