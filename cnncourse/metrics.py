@@ -36,6 +36,21 @@ __all__ = [
 THRESHOLD_RULES = ("youden", "balanced_accuracy", "accuracy", "sensitivity")
 
 
+def _check_labels(values, name: str) -> np.ndarray:
+    """``values`` as int64 labels of shape (N,), each 0 or 1; a column (N, 1) is flattened."""
+    labels = np.asarray(values)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,), got shape {labels.shape}")
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric labels 0/1, got dtype {labels.dtype}")
+    unique = np.unique(labels)
+    if not np.all(np.isin(unique, (0, 1))):
+        raise ValueError(f"{name} must contain only 0 and 1, got values {unique[:10].tolist()}")
+    return labels.astype(np.int64)
+
+
 def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.ndarray, np.ndarray]:
     """Check and convert labels and scores.
 
@@ -56,17 +71,13 @@ def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.
         On a wrong rank, mismatched lengths, an empty input, NaN or infinite scores,
         or labels outside {0, 1}.
     """
-    labels = np.asarray(y_true)
     try:
         values = np.asarray(scores, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{scores_name} must be numeric, got {type(scores).__name__}") from None
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    if labels.ndim != 1:
-        raise ValueError(f"y_true must have shape (N,), got shape {labels.shape}")
+    labels = _check_labels(y_true, "y_true")
     if values.ndim != 1:
         raise ValueError(
             f"{scores_name} must have shape (N,) (one score per image, e.g. probabilities[:, 1]), "
@@ -79,12 +90,7 @@ def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.
     if not np.all(np.isfinite(values)):
         bad = int(np.sum(~np.isfinite(values)))
         raise ValueError(f"{scores_name} contains {bad} NaN or infinite value(s)")
-    if labels.dtype.kind not in "biuf":
-        raise TypeError(f"y_true must be numeric labels 0/1, got dtype {labels.dtype}")
-    unique = np.unique(labels)
-    if not np.all(np.isin(unique, (0, 1))):
-        raise ValueError(f"y_true must contain only 0 and 1, got values {unique[:10].tolist()}")
-    return labels.astype(np.int64), values
+    return labels, values
 
 
 def _check_threshold(threshold) -> float:
@@ -107,8 +113,7 @@ def confusion(y_true, y_pred) -> np.ndarray:
     """
     from sklearn.metrics import confusion_matrix
 
-    labels, _ = validate_binary(y_true, np.zeros(len(np.asarray(y_true))), scores_name="y_pred")
-    decisions, _ = validate_binary(y_pred, np.zeros(len(np.asarray(y_pred))), scores_name="y_pred")
+    labels, decisions = _check_labels(y_true, "y_true"), _check_labels(y_pred, "y_pred")
     if decisions.shape != labels.shape:
         raise ValueError(f"y_true and y_pred must have the same shape, got {labels.shape} and {decisions.shape}")
     return confusion_matrix(labels, decisions, labels=[0, 1]).astype(np.int64)
@@ -179,9 +184,10 @@ def choose_threshold(y_val, scores_val, rule: str = "youden", min_sensitivity: f
 
     Returns
     -------
-    float: classify as positive when ``score >= threshold``. Ties between equally good
-    thresholds go to the midpoint between the best ROC threshold and the next lower
-    score, so that the decision does not sit exactly on a validation score.
+    float: classify as positive when ``score >= threshold``. The cut is placed midway
+    between the best validation score cut-off and the next lower validation score, so that
+    it does not sit exactly on a validation score; among equally good cut-offs the highest
+    is taken.
     """
     from sklearn.metrics import roc_curve
 
@@ -306,9 +312,10 @@ def majority_baseline(y_train, y_test) -> dict:
     ``binary_report`` of the constant score on ``y_test`` (AUC 0.5 when both classes are
     present in ``y_test``), plus ``majority_class``.
     """
-    train_labels, _ = validate_binary(y_train, np.zeros(len(np.asarray(y_train))))
+    train_labels, test_labels = _check_labels(y_train, "y_train"), _check_labels(y_test, "y_test")
+    if train_labels.size == 0 or test_labels.size == 0:
+        raise ValueError("y_train and y_test must not be empty")
     majority_class = int(np.bincount(train_labels, minlength=2).argmax())
-    test_labels, _ = validate_binary(y_test, np.zeros(len(np.asarray(y_test))))
     report = binary_report(test_labels, np.full(test_labels.shape, float(majority_class)), threshold=0.5)
     report["majority_class"] = majority_class
     return report

@@ -169,3 +169,12 @@ def test_bad_arguments():
 def test_column_vectors_are_accepted():
     labels, scores = validate_binary(Y[:, None], S[:, None])
     assert labels.shape == scores.shape == (10,) and labels.dtype == np.int64
+
+
+def test_confusion_and_baseline_name_the_bad_argument():
+    with pytest.raises(ValueError, match="y_pred must contain only 0 and 1"):
+        confusion([0, 1], [0.3, 1])
+    with pytest.raises(ValueError, match="same shape"):
+        confusion([0, 1, 1], [0, 1])
+    with pytest.raises(ValueError, match="y_train"):
+        majority_baseline([0, 2], [0, 1])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics import binary_report, choose_threshold, validate_binary
+from ..metrics import _check_labels, binary_report, choose_threshold
 
 __all__ = [
     "IMPROVED_DEFAULTS",
@@ -85,7 +85,7 @@ def class_weights(labels) -> dict[int, float]:
     labels : (N,) in {0, 1}. Returns ``{0: w0, 1: w1}``; for PneumoniaMNIST's training
     split (26% normal) the normal images weigh about 2.8 times as much as pneumonia ones.
     """
-    labels, _ = validate_binary(labels, np.zeros(len(np.asarray(labels))))
+    labels = _check_labels(labels, "labels")
     counts = np.bincount(labels, minlength=2)
     if np.any(counts == 0):
         raise ValueError(f"labels must contain both classes, got counts {counts.tolist()}")
