@@ -9,7 +9,12 @@ Modules
 ``cnncourse.models``     the seed's CNN in either engine, and the improved medical model
 ``cnncourse.data``       PneumoniaMNIST and synthetic lesion phantoms
 ``cnncourse.dicom``      from a DICOM file to a model input
+``cnncourse.metrics``    medical evaluation: sensitivity, specificity, thresholds, bootstrap CIs
+``cnncourse.gradcam``    Grad-CAM heat maps for Keras models
+``cnncourse.augment``    realistic augmentation for chest X-rays (no left-right flips)
+``cnncourse.experiments`` ``python -m cnncourse.experiments pneumonia --engine keras --seed S``
 ``cnncourse.exercises``  automatic checkers for the chapters' exercises
+``cnncourse.bench``      ``python -m cnncourse.bench``: scratch vs Keras speed
 """
 
 __version__ = "0.1.0"
