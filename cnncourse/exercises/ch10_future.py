@@ -1,0 +1,57 @@
+"""Checkers for chapter 5, future trends and challenges (chapters/10_future)."""
+
+import numpy as np
+
+from . import ExerciseFailed, assert_close, call_candidate, register
+
+CHAPTER = "10_future"
+
+
+@register("future_conv3d_params", CHAPTER, "number of parameters of a Conv3D layer (k*k*k*c_in*filters + filters)")
+def _check_conv3d_params(candidate):
+    for kernel_size, channels_in, filters in ((3, 1, 8), (3, 8, 16), (5, 2, 4), (1, 32, 10)):
+        expected = kernel_size**3 * channels_in * filters + filters
+        what = f"conv3d_params({kernel_size}, {channels_in}, {filters})"
+        received = call_candidate(candidate, kernel_size, channels_in, filters, what=what)
+        if not isinstance(received, (int, np.integer)) or isinstance(received, bool) or received != expected:
+            hint = ""
+            if received == kernel_size**2 * channels_in * filters + filters:
+                hint = " (that is the 2-D count: a 3-D kernel has kernel_size**3 weights per input channel)"
+            elif received == kernel_size**3 * channels_in * filters:
+                hint = " (add one bias per filter)"
+            raise ExerciseFailed(
+                f"{what}: expected the integer {expected} (= {kernel_size}^3·{channels_in}·{filters} weights "
+                f"+ {filters} biases), received {received!r}{hint}"[:400]
+            )
+
+
+def _reference_average(site_weights, site_sizes):
+    shares = np.asarray(site_sizes, dtype=np.float64) / np.sum(site_sizes)
+    return [sum(share * weights[i] for share, weights in zip(shares, site_weights)) for i in range(len(site_weights[0]))]
+
+
+@register("future_fedavg", CHAPTER, "FedAvg server step: size-weighted average of per-site weight lists")
+def _check_fedavg(candidate):
+    rng = np.random.default_rng(10)
+    shapes = [(3, 3, 1, 2), (2,), (4, 2)]
+    cases = [
+        ([[np.ones(s) * value for s in shapes] for value in (1.0, 3.0)], [100, 300], "two sites of 100 and 300 images"),
+        ([[rng.normal(size=s) for s in shapes] for _ in range(3)], [50, 50, 50], "three equal sites"),
+        ([[rng.normal(size=s) for s in shapes] for _ in range(4)], [10, 1000, 250, 40], "four unequal sites"),
+    ]
+    for site_weights, site_sizes, description in cases:
+        what = f"federated_average on {description}"
+        copies = [[array.copy() for array in weights] for weights in site_weights]
+        received = call_candidate(candidate, copies, list(site_sizes), what=what)
+        expected = _reference_average(site_weights, site_sizes)
+        if not isinstance(received, (list, tuple)) or len(received) != len(expected):
+            length = len(received) if isinstance(received, (list, tuple)) else "not a list"
+            raise ExerciseFailed(
+                f"{what}: expected a list of {len(expected)} arrays (one per weight tensor), "
+                f"received {type(received).__name__} ({length})"
+            )
+        for index, (got, want) in enumerate(zip(received, expected)):
+            unweighted = np.mean([weights[index] for weights in site_weights], axis=0)
+            if len(set(site_sizes)) > 1 and np.shape(got) == want.shape and np.allclose(got, unweighted):
+                raise ExerciseFailed(f"{what}: weight {index} is the plain mean; weight each site by its share of the images")
+            assert_close(got, want, what=f"{what}, weight {index}")
