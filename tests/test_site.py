@@ -128,6 +128,8 @@ def site(html_dir):
 def browser(tmp_path_factory):
     chromium, driver_path = _executable("chromium"), _executable("chromedriver")
     if not chromium or not driver_path:
+        if os.environ.get("CI"):  # CI installs Chromium: a skip there would hide a broken site
+            pytest.fail("Chromium and chromedriver must be installed on CI (.ci/run installs them)")
         pytest.skip(
             "Chromium is not installed (needs /usr/bin/chromium and /usr/bin/chromedriver: "
             "`apt-get install chromium chromium-driver` on Debian; .ci/run installs them)"
