@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Tests run two workers side by side on two cores: one BLAS thread each avoids oversubscription.
 PYTEST := OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
+# nbval re-executes every notebook: checked outputs must match, and every assert must hold.
+NBVAL := $(PYTEST) --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider
 NOTEBOOKS = $(shell $(BIN)/python scripts/toc_notebooks.py)
 export CNNCOURSE_DATA ?= $(abspath ../shared/data)
 # Keep TensorFlow quiet and deterministic on CPU.
@@ -15,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test unit notebooks book-strict site lab student bench clean execute times
+.PHONY: book test test-robust unit notebooks book-strict site lab student bench clean execute times
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,15 +33,24 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PYTEST) -n 2 --dist loadfile -m "not browser" tests
-	$(PYTEST) --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS)
 	$(MAKE) book-strict
 	$(PYTEST) -m browser tests
+
+# The robustness run: every notebook again, with other seeds and with a file like the official
+# one (4,708 training images, built from the 4,707-image copy). Every assert must hold in each.
+ROBUST_SEED_OFFSET ?= 100
+ROBUST_DATA := _build/data-official-like
+test-robust: $(STAMP)
+	CNNCOURSE_SEED_OFFSET=$(ROBUST_SEED_OFFSET) $(NBVAL) $(NOTEBOOKS)
+	$(BIN)/python scripts/make_official_like_data.py $(ROBUST_DATA)
+	CNNCOURSE_DATA=$(abspath $(ROBUST_DATA)) $(NBVAL) $(NOTEBOOKS)
 
 unit: $(STAMP)
 	$(PYTEST) -n 2 --dist loadfile -m "not browser" tests
 
 notebooks: $(STAMP)
-	$(PYTEST) --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	$(NBVAL) $(NOTEBOOKS)
 
 # Warnings are errors: a broken reference or a missing figure fails the build.
 book-strict: $(STAMP)

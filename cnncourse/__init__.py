@@ -5,6 +5,7 @@ build Keras models, and nothing downloads or trains at import time.
 
 Modules
 -------
+``cnncourse.seeding``    ``set_seed(seed)``: the one way to seed Python, NumPy and Keras
 ``cnncourse.scratch``    the NumPy engine (layers, losses, optimizers, ``Sequential``)
 ``cnncourse.models``     the seed's CNN in either engine, and the improved medical model
 ``cnncourse.data``       PneumoniaMNIST and synthetic lesion phantoms
@@ -18,3 +19,7 @@ Modules
 """
 
 __version__ = "0.1.0"
+
+from .seeding import seed_offset, set_seed  # noqa: E402  (NumPy only: importing stays cheap)
+
+__all__ = ["set_seed", "seed_offset", "__version__"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import _check_labels, binary_report, choose_threshold
+from ..seeding import set_seed
 
 __all__ = [
     "IMPROVED_DEFAULTS",
@@ -170,7 +171,8 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
 
     Parameters
     ----------
-    seed : int, seeds Keras, NumPy and Python's ``random`` (weights, shuffling, augmentation)
+    seed : int, passed to ``cnncourse.set_seed`` (which adds ``$CNNCOURSE_SEED_OFFSET``); the
+        effective seed drives the weights, shuffling, augmentation and ``subset``
     epochs : int, default ``IMPROVED_DEFAULTS["epochs"]``
     subset : int, optional, train on a random sample of ``subset`` training images only
     data : the splits as returned by ``load_pneumoniamnist()``, optional (loaded if None)
@@ -192,9 +194,8 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     model_settings = {key: value for key, value in settings.items() if key not in config}
     config.update({key: value for key, value in settings.items() if key in config})
     epochs = _check_epochs(epochs if epochs is not None else config["epochs"])
+    requested, seed = seed, set_seed(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
-
-    keras.utils.set_random_seed(seed)
     model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
     steps = epochs * int(np.ceil(len(x_train) / config["batch_size"]))
     schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
@@ -229,7 +230,8 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     result = {
         "engine": "keras",
         "model": "improved",
-        "seed": int(seed),
+        "seed": int(requested),
+        "effective_seed": int(seed),
         "epochs": epochs,
         "best_epoch": best["epoch"] + 1,
         **evaluate_scores(y_val, val_scores, y_test, test_scores),
@@ -255,8 +257,8 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
 
     keras = import_keras()
     epochs = _check_epochs(epochs)
+    requested, seed = seed, set_seed(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
-    keras.utils.set_random_seed(seed)
     model = seed_cnn(engine="keras", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with _Clock() as clock:
@@ -265,7 +267,8 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
     result = {
         "engine": "keras",
         "model": "seed",
-        "seed": int(seed),
+        "seed": int(requested),
+        "effective_seed": int(seed),
         "epochs": epochs,
         **evaluate_scores(y_val, val_scores, y_test, test_scores),
         "train_seconds": round(clock.wall, 1),
@@ -287,18 +290,19 @@ def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int 
     from ..scratch import Adam
 
     epochs = _check_epochs(epochs)
+    requested, seed = seed, set_seed(seed, keras=False)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
-    np.random.seed(seed)
     model = seed_cnn(engine="scratch", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
     model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with _Clock() as clock:
-        fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+        fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0, seed=seed)
     val_scores = np.asarray(model.predict(x_val), dtype=np.float64)[:, 1]
     test_scores = np.asarray(model.predict(x_test), dtype=np.float64)[:, 1]
     result = {
         "engine": "scratch",
         "model": "seed",
-        "seed": int(seed),
+        "seed": int(requested),
+        "effective_seed": int(seed),
         "epochs": epochs,
         **evaluate_scores(y_val, val_scores, y_test, test_scores),
         "train_seconds": round(clock.wall, 1),

@@ -13,9 +13,16 @@ import numpy as np
 
 
 def make_rng(seed=None) -> np.random.Generator:
-    """A NumPy generator from an int seed, None (fresh entropy) or an existing generator."""
+    """A NumPy generator from an int seed, an existing generator, or None.
+
+    None draws the generator's seed from NumPy's global random state, so that
+    ``cnncourse.set_seed`` (or ``np.random.seed``) makes everything reproducible: the same
+    seed gives the same weights, dropout masks and batch order.
+    """
     if isinstance(seed, np.random.Generator):
         return seed
+    if seed is None:
+        seed = int(np.random.randint(0, 2**31 - 1))
     return np.random.default_rng(seed)
 
 

@@ -326,7 +326,8 @@ class Sequential:
         validation_data : ``(x_val, y_val)`` evaluated after every epoch, or None
         shuffle : reorder the samples every epoch (with a generator seeded by ``seed``)
         verbose : 0 silent, 1 a live progress line, 2 one line per epoch
-        seed : int or None, for the shuffling
+        seed : int or None, for the shuffling; None draws it from NumPy's global state, which
+            ``cnncourse.set_seed`` seeds, so a seeded run is reproducible either way
 
         Returns
         -------
