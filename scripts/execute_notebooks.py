@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 os.environ.setdefault("CNNCOURSE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYTHONHASHSEED", "0")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as `make test` runs them
 
 
 def execute(path: Path, timeout: int = 900) -> float:
