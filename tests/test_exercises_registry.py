@@ -278,5 +278,6 @@ def test_grade_command_on_a_student_edition(tmp_path, capsys):
     for name in names:
         assert re.search(rf"✗ {name}: .*not implemented yet", output), output
     rows = csv_path.read_text(encoding="utf-8").splitlines()
-    assert rows[0] == "notebook,exercise,passed,message" and len(rows) == len(names) + 1
+    assert rows[0] == "notebook,status,exercise,passed,message" and len(rows) == len(names) + 1
+    assert all(",graded," in row for row in rows[1:])
     assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2

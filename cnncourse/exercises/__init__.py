@@ -17,9 +17,12 @@ lists them all by chapter.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import pkgutil
+import signal
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -44,6 +47,32 @@ class Exercise:
 
 _REGISTRY: dict[str, Exercise] = {}
 _LOADED = False
+CHECK_SECONDS = 60  # default time limit of one check(); an endless loop fails instead of hanging
+
+
+class _OutOfTime(BaseException):
+    """Raised inside a candidate by the alarm of ``_time_limit`` (a BaseException, so a bare ``except Exception`` in
+    the student's code cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Interrupt the block after ``seconds`` with ``_OutOfTime``, where a POSIX alarm can be used (the main thread)."""
+    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def ring(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def register(name: str, chapter: str, description: str):
@@ -80,13 +109,16 @@ def exercises(chapter: str | None = None) -> list[Exercise]:
     return sorted(found, key=lambda e: (e.chapter, e.name))
 
 
-def check(name: str, candidate) -> bool:
+def check(name: str, candidate, timeout: float | None = CHECK_SECONDS) -> bool:
     """Check a student's ``candidate`` answer to exercise ``name``.
 
     Returns True and prints a short message when the answer passes; raises
     ``ExerciseFailed`` with what was expected and what was received otherwise. An
     error inside the checker (say, an answer of a type it cannot inspect) is reported
-    as an ``ExerciseFailed`` too, so a student never sees a bare traceback from here.
+    as an ``ExerciseFailed`` too, so a student never sees a bare traceback from here;
+    so are a candidate that calls ``sys.exit()`` or raises ``KeyboardInterrupt``, and
+    one still running after ``timeout`` seconds (None: no limit; the limit needs the
+    main thread of a POSIX system, as in a notebook).
     An unknown ``name`` raises ``KeyError`` with the closest known names.
     """
     _load_all()
@@ -95,10 +127,22 @@ def check(name: str, candidate) -> bool:
         hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
         known = ", ".join(sorted(_REGISTRY))
         raise KeyError(f"no exercise named {name!r}; {hint}known exercises: {known}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
     try:
-        _REGISTRY[name].checker(candidate)
+        with _time_limit(timeout):
+            _REGISTRY[name].checker(candidate)
     except ExerciseFailed:
         raise
+    except _OutOfTime:
+        raise ExerciseFailed(
+            f"{name}: your answer was still running after {timeout:g} s; look for an endless loop."
+        ) from None
+    except (SystemExit, KeyboardInterrupt) as stop:
+        raise ExerciseFailed(
+            f"{name}: your answer raised {type(stop).__name__}{f'({stop})' if str(stop) else ''}; "
+            "a function should return its result, not stop the program."
+        ) from None
     except NotImplementedError:
         raise ExerciseFailed(f"{name}: not implemented yet: replace the `raise NotImplementedError` stub.") from None
     except Exception as error:  # e.g. an answer of an unexpected type that the checker could not even inspect
