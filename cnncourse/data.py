@@ -114,7 +114,36 @@ def _validate(arrays, path) -> None:
             raise DataError(f"{path}: {split}_labels should be 0 or 1, found {bad.tolist()}")
 
 
+MAX_IMAGES = 1_000_000  # far above any MedMNIST split; a header claiming more is corrupt
+
+
+def _peek(path: Path) -> None:
+    """Check the archive's members from their .npy headers, before any big array is loaded."""
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not a readable .npz file: it is not a zip archive (a .npy file or another "
+                        "format saved under that name?). "
+                        "Delete it and try again.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    continue
+                with archive.open(member) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(handle)
+                if dtype.hasobject:
+                    raise DataError(f"{path}: {member[:-4]} holds Python objects (pickled data), which are never loaded")
+                if shape and shape[0] > MAX_IMAGES:
+                    raise DataError(f"{path}: {member[:-4]} claims shape {shape}, more than {MAX_IMAGES:,} samples; "
+                                    "the file is corrupt. Delete it and try again.")
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
+
+
 def _read(path: Path):
+    _peek(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -129,8 +158,22 @@ def _read(path: Path):
 def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0) -> Path:
     """Path to ``pneumoniamnist.npz``: the first folder that has it, else a fresh download.
 
-    The download goes to ``data_dir`` when given, else to ``~/.cache/cnncourse``.
+    An explicit ``data_dir`` is authoritative: it must be an existing folder, and only it
+    is used (a missing file is downloaded into it, never looked for elsewhere). Without
+    it, ``$CNNCOURSE_DATA`` and then ``~/.cache/cnncourse`` are searched, and a download
+    goes to the cache.
     """
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise DataError(f"data_dir {str(folder)!r} {what}; pass the folder that holds {FILENAME}, "
+                            f"or leave data_dir out to use $CNNCOURSE_DATA or the cache")
+        if (folder / FILENAME).is_file():
+            return folder / FILENAME
+        if not download_missing:
+            raise DataError(f"{FILENAME} not found in data_dir {str(folder)!r}. {_manual_instructions(folder / FILENAME)}")
+        return download(URL, folder / FILENAME, md5=MD5, timeout=timeout)
     dirs = _candidate_dirs(data_dir)
     for folder in dirs:
         if (folder / FILENAME).is_file():
@@ -148,8 +191,9 @@ def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
     Parameters
     ----------
     data_dir : str or Path, optional
-        A folder holding ``pneumoniamnist.npz``; searched before ``$CNNCOURSE_DATA``
-        and ``~/.cache/cnncourse``.
+        A folder holding ``pneumoniamnist.npz``. When given, only this folder is used
+        (a DataError names it if it does not exist); without it ``$CNNCOURSE_DATA``,
+        then ``~/.cache/cnncourse``, are searched.
     download_missing : bool
         Download the official file when it is found nowhere.
     timeout : float

@@ -12,7 +12,8 @@ from cnncourse import data
 from cnncourse.data import DataError, load_pneumoniamnist, synthetic_lesions
 
 SHARED = Path(os.environ.get("CNNCOURSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-OFFICIAL_SIZES = {"train": 4707, "val": 524, "test": 624}  # the shared copy lacks one duplicate train image
+OFFICIAL_SIZES = {"train": 4708, "val": 524, "test": 624}
+TRAIN_SIZES = (4707, 4708)  # CI's copy lacks one duplicate normal image of the official file
 
 
 def _fake_arrays(n=6, **overrides):
@@ -42,7 +43,8 @@ def no_env(monkeypatch, tmp_path):
 @pytest.mark.skipif(not (SHARED / data.FILENAME).exists(), reason="no local PneumoniaMNIST copy")
 def test_real_file_has_official_splits():
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_pneumoniamnist(SHARED)
-    assert x_train.shape == (OFFICIAL_SIZES["train"], 28, 28)
+    assert x_train.shape[1:] == (28, 28) and len(x_train) in TRAIN_SIZES
+    assert np.bincount(y_train).tolist() == [len(y_train) - 3494, 3494]
     assert x_val.shape == (OFFICIAL_SIZES["val"], 28, 28)
     assert x_test.shape == (OFFICIAL_SIZES["test"], 28, 28)
     for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test)):
@@ -197,3 +199,55 @@ def test_synthetic_lesions_are_deterministic_and_consistent():
 def test_synthetic_lesions_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         synthetic_lesions(**kwargs)
+
+
+# An explicit data_dir is authoritative, and files are checked before their arrays are loaded.
+
+def test_explicit_data_dir_never_falls_back(no_env, monkeypatch, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    _write(other, _fake_arrays(n=5))
+    monkeypatch.setenv("CNNCOURSE_DATA", str(other))
+    with pytest.raises(data.DataError, match=r"data_dir '.*no_such' does not exist"):
+        load_pneumoniamnist(tmp_path / "no_such")
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("x")
+    with pytest.raises(data.DataError, match="is a file, not a folder"):
+        load_pneumoniamnist(a_file)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(data.DataError, match=r"not found in data_dir '.*empty'"):
+        load_pneumoniamnist(empty, download_missing=False)
+
+
+def test_cli_rejects_a_missing_data_dir(tmp_path, capsys):
+    from cnncourse.experiments.__main__ import main
+
+    assert main(["pneumonia", "--engine", "scratch", "--data-dir", str(tmp_path / "nowhere"), "--subset", "8"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_npy_under_the_npz_name_is_a_clear_error(no_env, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))
+    (tmp_path / "x.npy").rename(tmp_path / data.FILENAME)
+    with pytest.raises(data.DataError, match="not a zip archive"):
+        load_pneumoniamnist(tmp_path)
+
+
+def test_huge_header_is_refused_before_loading(no_env, tmp_path):
+    import io
+    import zipfile
+
+    arrays = _fake_arrays(n=3)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (10**9, 28, 28)})
+    path = tmp_path / data.FILENAME
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in arrays.items():
+            if key != "train_images":
+                member = io.BytesIO()
+                np.save(member, value)
+                archive.writestr(key + ".npy", member.getvalue())
+        archive.writestr("train_images.npy", buffer.getvalue() + b"\0" * 64)
+    with pytest.raises(data.DataError, match=r"train_images claims shape \(1000000000, 28, 28\)"):
+        load_pneumoniamnist(tmp_path)

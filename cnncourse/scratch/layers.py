@@ -133,20 +133,34 @@ class Layer:
         return [self.params[name].copy() for name in self.weight_names if name in self.params]
 
     def set_weights(self, weights) -> None:
-        """Copy ``weights`` (Keras's order and shapes) into the layer, in place."""
+        """Copy ``weights`` (Keras's order and shapes) into the layer, in place.
+
+        Every array is checked before the first is written, so a bad list changes nothing.
+        """
+        checked = self.check_weights(weights)
+        for name, value in checked:
+            self.params[name][...] = value  # in place, so optimizer state stays attached
+
+    def check_weights(self, weights) -> list[tuple[str, np.ndarray]]:
+        """Validate ``weights`` for ``set_weights`` without changing anything; returns ``[(name, array), ...]``."""
         names = [name for name in self.weight_names if name in self.params]
         if not self.built and self.weight_names:
             raise RuntimeError(f"{self.name}: build the layer (or run forward once) before set_weights")
+        if weights is None or isinstance(weights, (str, bytes, np.ndarray)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"{self.name}: weights must be a list of {len(names)} arrays {names}, got {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != len(names):
             raise ValueError(f"{self.name}: expected {len(names)} weight arrays {names}, got {len(weights)}")
+        checked = []
         for name, value in zip(names, weights):
             value = as_float_array(value, f"{self.name}.{name}")
             if value.shape != self.params[name].shape:
                 raise ValueError(
                     f"{self.name}: weight {name!r} must have shape {self.params[name].shape}, got {value.shape}"
                 )
-            self.params[name][...] = value  # in place, so optimizer state stays attached
+            check_finite(value, f"{self.name}.{name}")
+            checked.append((name, value))
+        return checked
 
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))

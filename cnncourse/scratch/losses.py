@@ -202,6 +202,8 @@ class SparseCategoricalCrossentropy(Loss):
         y_pred = as_float_array(y_pred, "y_pred")
         if y_pred.ndim < 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
+        if y_pred.shape[0] == 0:
+            raise ValueError(f"y_pred must have a batch axis with at least one sample, got shape {y_pred.shape}")
         check_finite(y_pred, "y_pred")
         labels = np.asarray(y_true)
         if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):

@@ -148,6 +148,8 @@ class Sequential:
         x = as_float_array(x, name, dtype=self.dtype)
         if x.ndim < 2:
             raise ValueError(f"{name} must have a batch axis first, got shape {x.shape}")
+        if len(x) == 0:
+            raise ValueError(f"{name} must hold at least one sample, got an empty batch of shape {x.shape}")
         if not self.built:
             self.build(x.shape[1:])
         elif x.shape[1:] != tuple(self.input_shape):
@@ -186,18 +188,26 @@ class Sequential:
         return [w for layer in self.layers for w in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
-        """Set all weights from a list in Keras's order, e.g. ``keras_model.get_weights()``."""
+        """Set all weights from a list in Keras's order, e.g. ``keras_model.get_weights()``.
+
+        Every array is checked before the first is written, so a bad list changes nothing.
+        """
         if not self.built:
             raise RuntimeError("build the model (give the first layer an input_shape) before set_weights")
+        if weights is None or isinstance(weights, (str, bytes, np.ndarray)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"weights must be a list of arrays in Keras's order, got {type(weights).__name__}")
         weights = list(weights)
         expected = sum(len(layer.get_weights()) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"expected {expected} weight arrays, got {len(weights)}")
-        position = 0
+        position, checked = 0, []
         for layer in self.layers:
             count = len(layer.get_weights())
-            layer.set_weights(weights[position : position + count])
+            checked.append((layer, layer.check_weights(weights[position : position + count])))
             position += count
+        for layer, pairs in checked:
+            for name, value in pairs:
+                layer.params[name][...] = value
 
     def trainable_pairs(self):
         """``(layer, name)`` for every parameter, in Keras's order."""
@@ -316,6 +326,16 @@ class Sequential:
             raise ValueError(f"{name} must hold one target per sample ({len(x)}), got shape {y.shape}")
         return y
 
+    def _check_targets(self, x, y, name="y"):
+        """``y`` checked, all of it, by the compiled loss against the model's output shape."""
+        y = self._check_xy(x, y, name)
+        placeholder = np.zeros((len(y),) + tuple(self.output_shape), dtype=self.dtype)
+        try:
+            self.loss._check(y, placeholder)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{name}: {error}") from None
+        return y
+
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None, shuffle: bool = True,
             verbose: int = 1, seed=None) -> History:
         """Train on ``x (N,) + input_shape`` and targets ``y (N, ...)`` in mini-batches.
@@ -336,13 +356,14 @@ class Sequential:
         self._require_compiled()
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
+        # Everything is checked before the first step, so bad data never trains half an epoch.
         x = self._check_x(x)
-        y = self._check_xy(x, y)
+        y = self._check_targets(x, y)
         if validation_data is not None:
-            if len(validation_data) != 2:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             x_val = self._check_x(validation_data[0], "x_val")
-            y_val = self._check_xy(x_val, validation_data[1], "y_val")
+            y_val = self._check_targets(x_val, validation_data[1], "y_val")
         rng = make_rng(seed)
         history = History()
         history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(x)}
@@ -388,7 +409,7 @@ class Sequential:
         """Loss and metrics on ``(x, y)`` without training: ``loss``, or ``[loss, *metrics]`` with metrics."""
         self._require_compiled()
         x = self._check_x(x)
-        y = self._check_xy(x, y)
+        y = self._check_targets(x, y)
         values = self._evaluate(x, y, check_positive_int(batch_size, "batch_size"))
         if verbose:
             print(" - ".join(f"{key}: {value:.4f}" for key, value in values.items()))

@@ -43,16 +43,39 @@ class Optimizer:
         grads_and_vars : iterable of ``(gradient, parameter)`` pairs; each ``gradient``
             has its ``parameter``'s shape. The order is Keras's: gradient first.
         """
-        for gradient, parameter in grads_and_vars:
-            if not isinstance(parameter, np.ndarray):
-                raise TypeError(f"parameter must be a NumPy array (updated in place), got {type(parameter).__name__}")
-            gradient = np.asarray(gradient, dtype=parameter.dtype)
-            if gradient.shape != parameter.shape:
-                raise ValueError(f"gradient must have the parameter's shape {parameter.shape}, got {gradient.shape}")
+        pairs = self._check_pairs(grads_and_vars)  # all of them first: a bad pair updates nothing
+        for gradient, parameter in pairs:
             # Keyed by the array's identity; the array itself is kept so its id cannot be reused.
             state = self._state.setdefault(id(parameter), {"parameter": parameter})
             self._update(gradient, parameter, state)
         self.iterations += 1
+
+    @staticmethod
+    def _check_pairs(grads_and_vars) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The ``(gradient, parameter)`` pairs, each checked; raises before anything is updated."""
+        if grads_and_vars is None or not hasattr(grads_and_vars, "__iter__"):
+            raise TypeError(f"grads_and_vars must be a list of (gradient, parameter) pairs, got {type(grads_and_vars).__name__}")
+        pairs = []
+        for index, pair in enumerate(grads_and_vars):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"grads_and_vars[{index}] must be a (gradient, parameter) pair, got {type(pair).__name__}")
+            gradient, parameter = pair
+            if not isinstance(parameter, np.ndarray):
+                raise TypeError(f"parameter {index} must be a NumPy array (updated in place), got {type(parameter).__name__}")
+            if not np.issubdtype(parameter.dtype, np.floating):
+                raise TypeError(f"parameter {index} must be a float array to be updated in place, got dtype {parameter.dtype}")
+            if not parameter.flags.writeable:
+                raise ValueError(f"parameter {index} is read-only; pass a writeable array")
+            raw = np.asarray(gradient)
+            if np.iscomplexobj(raw) or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+                raise TypeError(f"gradient {index} must hold real numbers, got dtype {raw.dtype}")
+            gradient = raw.astype(parameter.dtype, copy=False)
+            if gradient.shape != parameter.shape:
+                raise ValueError(f"gradient must have the parameter's shape {parameter.shape}, got {gradient.shape} (pair {index})")
+            if not np.isfinite(gradient).all():
+                raise ValueError(f"gradient {index} contains NaN or infinity; lower the learning rate or check the loss")
+            pairs.append((gradient, parameter))
+        return pairs
 
     def _update(self, gradient, parameter, state):
         raise NotImplementedError

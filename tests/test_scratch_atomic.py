@@ -1,0 +1,102 @@
+"""Validate everything, then write: bad input to the NumPy engine changes nothing and says what is wrong."""
+
+import numpy as np
+import pytest
+
+from cnncourse.models import seed_cnn
+from cnncourse.scratch import SGD, Adam, Dense, SparseCategoricalCrossentropy
+
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
+
+def _model():
+    model = seed_cnn("scratch", num_classes=2, seed=0)
+    model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_sequential_set_weights_is_atomic():
+    model = _model()
+    before = model.get_weights()
+    new = [w + 1 for w in before]
+    new[-1] = np.zeros(3)  # the last bias has the wrong shape
+    with pytest.raises(ValueError, match=r"must have shape \(2,\), got \(3,\)"):
+        model.set_weights(new)
+    assert _same(model.get_weights(), before), "no array may be written when any is bad"
+    new[-1] = np.array([np.nan, 0.0])
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.set_weights(new)
+    assert _same(model.get_weights(), before)
+    with pytest.raises(TypeError, match="weights must be a list of arrays.*got NoneType"):
+        model.set_weights(None)
+
+
+def test_dense_set_weights_is_atomic():
+    layer = Dense(3)
+    layer.forward(np.ones((1, 4), np.float32))
+    kernel, bias = layer.get_weights()
+    with pytest.raises(ValueError, match=r"weight 'bias' must have shape \(3,\), got \(4,\)"):
+        layer.set_weights([kernel + 1, np.zeros(4)])
+    assert np.array_equal(layer.get_weights()[0], kernel)
+
+
+def test_apply_gradients_is_atomic():
+    optimizer = SGD(0.1)
+    first, second = np.ones(2), np.ones(3)
+    with pytest.raises(ValueError, match=r"shape \(3,\), got \(2,\) \(pair 1\)"):
+        optimizer.apply_gradients([(np.ones(2), first), (np.ones(2), second)])
+    assert np.array_equal(first, np.ones(2)) and optimizer.iterations == 0
+    with pytest.raises(ValueError, match="gradient 1 contains NaN"):
+        optimizer.apply_gradients([(np.ones(2), first), (np.array([1, np.nan, 1]), second)])
+    assert np.array_equal(first, np.ones(2))
+    with pytest.raises(TypeError, match="gradient 0 must hold real numbers, got dtype complex128"):
+        optimizer.apply_gradients([(np.ones(2) * 1j, first)])
+    with pytest.raises(TypeError, match="parameter 0 must be a float array.*int64"):
+        optimizer.apply_gradients([(np.ones(2), np.ones(2, np.int64))])
+    frozen = np.ones(2)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="parameter 0 is read-only"):
+        optimizer.apply_gradients([(np.ones(2), frozen)])
+
+
+def test_fit_checks_every_label_before_the_first_step():
+    model = _model()
+    before = model.get_weights()
+    x = np.random.default_rng(0).random((40, 28, 28, 1), dtype=np.float32)
+    y = np.zeros(40, np.int64)
+    y[-1] = 5  # only the last batch is bad
+    with pytest.raises(ValueError, match=r"y: y_true labels must be in \[0, 1\].*\[5\]"):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert _same(model.get_weights(), before) and model.optimizer.iterations == 0
+    with pytest.raises(ValueError, match="y_val: y_true labels must be in"):
+        model.fit(x, np.zeros(40, np.int64), validation_data=(x[:4], np.array([0, 1, 2, 0])), verbose=0)
+    assert _same(model.get_weights(), before)
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_empty_batches_are_clear_errors(call):
+    model = _model()
+    empty_x, empty_y = np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64)
+    with pytest.raises(ValueError, match=r"x must hold at least one sample, got an empty batch of shape \(0, 28, 28, 1\)"):
+        if call == "predict":
+            model.predict(empty_x)
+        else:
+            getattr(model, call)(empty_x, empty_y, verbose=0)
+
+
+def test_empty_validation_data_fails_before_training():
+    model = _model()
+    before = model.get_weights()
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    with pytest.raises(ValueError, match="x_val must hold at least one sample"):
+        model.fit(x, np.zeros(8, np.int64), validation_data=(x[:0], np.zeros(0, np.int64)), verbose=0)
+    assert _same(model.get_weights(), before)
+
+
+def test_sparse_crossentropy_of_an_empty_batch_is_an_error():
+    with pytest.raises(ValueError, match="at least one sample"):
+        SparseCategoricalCrossentropy()(np.zeros(0, np.int64), np.zeros((0, 2)))
