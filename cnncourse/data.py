@@ -58,26 +58,47 @@ def md5sum(path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, target, md5: str | None = None, timeout: float = 30.0) -> Path:
+def download(url: str, target, md5: str | None = None, timeout: float = 30.0, deadline: float | None = None) -> Path:
     """Download ``url`` to ``target`` atomically, showing a tqdm progress bar.
 
-    The bytes go to a temporary file in the target's folder; it is checked against
-    ``md5`` (when given) and renamed to ``target`` only when complete. On any failure
-    the temporary file is removed and a ``DataError`` explains what to do by hand.
+    The bytes go to a temporary file in the target's folder; the body must be as long as
+    the server's ``Content-Length`` says, is checked against ``md5`` (when given) and is
+    renamed to ``target`` only when complete. ``timeout`` bounds each wait for the server;
+    ``deadline`` (default ``20 * timeout``) bounds the whole download. On any failure the
+    temporary file is removed and a ``DataError`` explains what to do by hand.
     """
+    import time
+
     from tqdm.auto import tqdm
 
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    deadline = 20.0 * timeout if deadline is None else deadline
+    if not (isinstance(deadline, (int, float)) and deadline > 0):
+        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise DataError(f"cannot save {target.name} in {str(target.parent)!r}: a file of that name is in the way, "
+                        f"not a folder. {_manual_instructions(target)}") from None
     handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
     tmp_path = Path(tmp_name)
     try:
+        start = time.monotonic()
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
             with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
                 for chunk in iter(lambda: response.read(1 << 16), b""):
                     out.write(chunk)
+                    received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() - start > deadline:
+                        raise DataError(f"the download took longer than {deadline:g} s in all "
+                                        f"({received:,} bytes received); the server is too slow")
+        if total is not None and received != total:
+            raise DataError(f"the server sent {received:,} bytes but promised {total:,}: the download is incomplete")
         if md5 is not None:
             actual = md5sum(tmp_path)
             if actual != md5:

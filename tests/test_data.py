@@ -251,3 +251,38 @@ def test_huge_header_is_refused_before_loading(no_env, tmp_path):
         archive.writestr("train_images.npy", buffer.getvalue() + b"\0" * 64)
     with pytest.raises(data.DataError, match=r"train_images claims shape \(1000000000, 28, 28\)"):
         load_pneumoniamnist(tmp_path)
+
+
+def test_truncated_body_is_refused_even_without_md5(no_env, monkeypatch):
+    class Short(_FakeResponse):
+        def __init__(self, payload):
+            super().__init__(payload)
+            self.headers = {"Content-Length": "100000"}
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: Short(b"x" * 500))
+    target = no_env / "out" / "file.bin"
+    with pytest.raises(DataError, match="sent 500 bytes but promised 100,000"):
+        data.download("http://127.0.0.1/file", target, md5=None)
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_download_has_an_overall_deadline(no_env, monkeypatch):
+    import time
+
+    class Trickle(_FakeResponse):
+        def read(self, size=-1):
+            time.sleep(0.05)
+            return self.stream.read(1)
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: Trickle(b"x" * 1000))
+    start = time.perf_counter()
+    with pytest.raises(DataError, match=r"longer than 0.3 s in all"):
+        data.download("http://127.0.0.1/file", no_env / "slow.bin", timeout=1, deadline=0.3)
+    assert time.perf_counter() - start < 2
+
+
+def test_download_into_a_file_path_is_a_clear_error(no_env):
+    blocker = no_env / "blocker"
+    blocker.write_text("not a folder")
+    with pytest.raises(DataError, match="a file of that name is in the way"):
+        data.download("http://127.0.0.1/file", blocker / "file.bin")
