@@ -16,11 +16,13 @@ ENGINES = ("keras", "scratch")
 
 
 def _check_args(engine, input_shape, num_classes):
+    from .scratch.validation import check_positive_int, check_shape
+
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if len(tuple(input_shape)) != 3 or any(int(d) < 1 for d in input_shape):
+    if len(check_shape(input_shape)) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
-    if int(num_classes) < 2:
+    if check_positive_int(num_classes, "num_classes") < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
 
 

@@ -100,3 +100,43 @@ def test_empty_validation_data_fails_before_training():
 def test_sparse_crossentropy_of_an_empty_batch_is_an_error():
     with pytest.raises(ValueError, match="at least one sample"):
         SparseCategoricalCrossentropy()(np.zeros(0, np.int64), np.zeros((0, 2)))
+
+
+# Silent numbers: refused, not truncated or zeroed.
+
+def test_non_integer_shapes_and_counts_are_refused():
+    from cnncourse.scratch import Conv2D
+
+    with pytest.raises(ValueError, match=r"input_shape must be a tuple of positive ints, got \(4.7, 4, 1\)"):
+        Conv2D(2, 3, input_shape=(4.7, 4, 1))
+    with pytest.raises(TypeError, match="num_classes must be a positive int, got float 2.7"):
+        seed_cnn("scratch", num_classes=2.7)
+    with pytest.raises(ValueError, match=r"input_shape must be a tuple of positive ints, got \(28.0, 28, 1\)"):
+        seed_cnn("scratch", input_shape=(28.0, 28, 1))
+
+
+def test_integer_dtype_is_refused():
+    from cnncourse.scratch import Conv2D
+
+    with pytest.raises(TypeError, match="dtype must be a float dtype.*got int32"):
+        Conv2D(2, 3, dtype="int32")
+
+
+def test_compile_with_a_metrics_string_says_so():
+    model = seed_cnn("scratch", num_classes=2, seed=0)
+    with pytest.raises(TypeError, match=r"metrics must be a list of names, e.g. metrics=\['accuracy'\]"):
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics="accuracy")
+
+
+@pytest.mark.parametrize("flag, value, message", [("--seed", "-1", "--seed: expected a non-negative integer, got -1"),
+                                                  ("--epochs", "0", "--epochs: expected a positive integer")])
+def test_cli_names_the_bad_flag_before_importing_tensorflow(flag, value, message):
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-c", (
+        "import sys\nfrom cnncourse.experiments.__main__ import main\n"
+        f"try:\n    main(['pneumonia', '{flag}', '{value}'])\nexcept SystemExit as e:\n"
+        "    print('tensorflow' in sys.modules, e.code)\n")], capture_output=True, text=True, timeout=60)
+    assert message in completed.stderr
+    assert completed.stdout.split() == ["False", "2"]

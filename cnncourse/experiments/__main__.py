@@ -12,6 +12,24 @@ import sys
 EXPERIMENTS = ("pneumonia",)
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type of --seed: checked here, before TensorFlow is imported."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer, got 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cnncourse.experiments",
@@ -30,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="improved: the chapter's improved CNN (default for keras, keras only); "
         "seed: the seed's CNN as written (default for scratch)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's own)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=_positive_int, default=None, help="training epochs (default: the model's own)")
     parser.add_argument(
-        "--subset", type=int, default=None,
+        "--subset", type=_positive_int, default=None,
         help="train on a random sample of N training images (a quick smoke test)",
     )
     parser.add_argument("--data-dir", default=None, help="folder with pneumoniamnist.npz (default: $CNNCOURSE_DATA)")

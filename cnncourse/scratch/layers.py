@@ -32,10 +32,12 @@ from .validation import (
     as_float_array,
     as_pair,
     check_finite,
+    check_float_dtype,
     check_padding,
     check_positive_int,
     check_rank,
     check_rate,
+    check_shape,
 )
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -56,7 +58,7 @@ class Layer:
 
     def __init__(self, input_shape=None, name: str | None = None, dtype="float32"):
         self.name = name or _auto_name(_snake(type(self).__name__))
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype, f"{self.name}: dtype")
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
@@ -72,7 +74,7 @@ class Layer:
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
         """Create the weights for inputs of per-sample shape ``input_shape`` (no batch axis)."""
-        input_shape = tuple(int(d) for d in input_shape)
+        input_shape = check_shape(input_shape, f"{self.name}: input_shape")
         if self.expected_rank is not None and len(input_shape) + 1 != self.expected_rank:
             raise ValueError(
                 f"{self.name}: input_shape must have {self.expected_rank - 1} dimensions "

@@ -237,6 +237,8 @@ class Sequential:
     # --------------------------------------------------------------------- training
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None) -> None:
         """Choose the optimizer (object or ``"sgd"``/``"adam"``), the loss (object or Keras name) and metrics."""
+        if isinstance(metrics, str):
+            raise TypeError(f"metrics must be a list of names, e.g. metrics=[{metrics!r}], got the string {metrics!r}")
         self.optimizer = get_optimizer(optimizer)
         self.loss = get_loss(loss)
         self.metrics = [get_metric(name, self.loss) for name in (metrics or [])]

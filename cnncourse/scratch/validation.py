@@ -121,6 +121,27 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def check_shape(shape, name: str = "input_shape") -> tuple[int, ...]:
+    """A per-sample shape: a tuple of positive ints (``(4.7, 4, 1)`` is refused, not truncated)."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{name} must be a tuple of positive ints, got {type(shape).__name__} {shape!r}")
+    shape = tuple(shape)
+    if not shape or any(not isinstance(d, numbers.Integral) or isinstance(d, bool) or d < 1 for d in shape):
+        raise ValueError(f"{name} must be a tuple of positive ints, got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """A floating-point NumPy dtype (weights and activations of the engine are floats)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a NumPy float dtype such as 'float32', got {dtype!r}") from None
+    if not np.issubdtype(resolved, np.floating):
+        raise TypeError(f"{name} must be a float dtype such as 'float32' or 'float64', got {resolved}")
+    return resolved
+
+
 def check_same_shape(expected: tuple, array: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` unless ``array.shape == expected``."""
     if tuple(array.shape) != tuple(expected):
