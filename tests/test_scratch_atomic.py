@@ -140,3 +140,13 @@ def test_cli_names_the_bad_flag_before_importing_tensorflow(flag, value, message
         "    print('tensorflow' in sys.modules, e.code)\n")], capture_output=True, text=True, timeout=60)
     assert message in completed.stderr
     assert completed.stdout.split() == ["False", "2"]
+
+
+@pytest.mark.parametrize("name", ["sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy", "exact_accuracy"])
+def test_metrics_with_mismatched_lengths_say_so(name):
+    from cnncourse.scratch import metrics
+
+    with pytest.raises(ValueError, match="y_true must"):
+        getattr(metrics, name)(np.zeros(3), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="at least one sample"):
+        getattr(metrics, name)(np.zeros(0), np.zeros((0, 2)))
