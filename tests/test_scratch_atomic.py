@@ -150,3 +150,18 @@ def test_metrics_with_mismatched_lengths_say_so(name):
         getattr(metrics, name)(np.zeros(3), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="at least one sample"):
         getattr(metrics, name)(np.zeros(0), np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv2d_naive"])
+def test_zero_channels_are_refused(name):
+    from cnncourse import scratch
+
+    with pytest.raises(ValueError, match=r"x must have a positive height, width and channel count, got shape \(1, 5, 5, 0\)"):
+        getattr(scratch, name)(np.zeros((1, 5, 5, 0)), np.zeros((3, 3, 0, 2)))
+
+
+def test_conv_backward_naive_checks_dy():
+    from cnncourse.scratch.conv import conv2d_backward_naive
+
+    with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(1, 3, 3, 2\), got \(1, 2, 2, 2\)"):
+        conv2d_backward_naive(np.zeros((1, 2, 2, 2)), np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 2)))

@@ -232,6 +232,9 @@ def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
     """
     x, kernel, _, (sh, sw), padding, (out_h, out_w) = _check_conv_args(x, kernel, None, strides, padding)
     dy = as_float_array(dy, "dy")
+    expected = (x.shape[0], out_h, out_w, kernel.shape[3])
+    if dy.shape != expected:
+        raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
     kh, kw, _, _ = kernel.shape
     x_pad, ((top, _), (left, _)) = pad_images(x, (kh, kw), (sh, sw), padding)
     dx_pad = np.zeros(x_pad.shape, dtype=np.result_type(x, kernel, dy))

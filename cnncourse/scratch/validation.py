@@ -77,6 +77,8 @@ def check_images(x, name: str = "x", dtype=None) -> np.ndarray:
     """A finite float batch of images of shape ``(N, H, W, C)``."""
     array = as_float_array(x, name, dtype)
     check_rank(array, name, 4, "(batch, height, width, channels)")
+    if 0 in array.shape[1:]:
+        raise ValueError(f"{name} must have a positive height, width and channel count, got shape {array.shape}")
     check_finite(array, name)
     return array
 
