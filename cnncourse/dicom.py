@@ -72,6 +72,8 @@ _GREY = ("MONOCHROME1", "MONOCHROME2")
 # Colour interpretations that pydicom's pixel_array returns as RGB (YBR_FULL and
 # YBR_FULL_422 are converted by pydicom; JPEG 2000 decoders undo YBR_ICT / YBR_RCT).
 _RGB_LIKE = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+# Every value PS3.3 C.7.6.3.1.2 defines, retired ones included; anything else is a corrupt header.
+_KNOWN_PHOTOMETRIC = _GREY + _RGB_LIKE + ("PALETTE COLOR", "YBR_PARTIAL_420", "YBR_PARTIAL_422", "HSV", "ARGB", "CMYK")
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _REQUIRED_IMAGE_KEYWORDS = ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation")
 # Elements the Modality and VOI LUT functions read; copied into a per-frame view.
@@ -210,6 +212,11 @@ def _check_image(ds, name: str) -> None:
             f"{name} has pixel data but lacks {', '.join(missing)}, which are needed to decode it: "
             f"the file is truncated or corrupt."
         )
+    if _photometric(ds) not in _KNOWN_PHOTOMETRIC:
+        raise DicomError(
+            f"{name} has PhotometricInterpretation {_photometric(ds)!r}, which is not one DICOM defines for "
+            f"grey-scale (MONOCHROME1, MONOCHROME2) or colour (RGB, YBR_*, PALETTE COLOR); the header is corrupt."
+        )
     tsyntax = _transfer_syntax(ds)
     if tsyntax is None:
         raise DicomError(
@@ -227,6 +234,12 @@ def _check_image(ds, name: str) -> None:
             raise DicomError(
                 f"{name} is truncated: its pixel data holds {found} bytes, but Rows × Columns × frames × "
                 f"samples × bits allocated promise {expected} bytes."
+            )
+        if found > expected + (expected % 2):  # one padding byte makes an odd length even
+            raise DicomError(
+                f"{name}: its pixel data holds {found} bytes, more than the {expected} that Rows × Columns × "
+                f"frames × samples × bits allocated describe; the header (e.g. Rows {ds.get('Rows')}, Columns "
+                f"{ds.get('Columns')}) does not match the image, which would come out cut or garbled."
             )
 
 
@@ -331,7 +344,19 @@ def _colour_refusal(ds, name: str, action: str) -> DicomError:
 def _modality_frame(ds, raw: np.ndarray, frame: int) -> np.ndarray:
     from pydicom.pixels import apply_modality_lut
 
-    return np.asarray(apply_modality_lut(raw, _frame_view(ds, frame)), dtype=np.float64)
+    view = _frame_view(ds, frame)
+    slope = view.get("RescaleSlope", None)
+    if slope is not None and "ModalityLUTSequence" not in view:
+        try:
+            slope = float(slope)
+        except (TypeError, ValueError):
+            raise DicomError(f"{_name(ds)}: Rescale Slope (0028,1053) is {slope!r}, not a number.") from None
+        if slope == 0 or not np.isfinite(slope):
+            raise DicomError(
+                f"{_name(ds)}: Rescale Slope (0028,1053) is {slope:g} in frame {frame}, which would map every pixel "
+                f"to the same value; the header is corrupt."
+            )
+    return np.asarray(apply_modality_lut(raw, view), dtype=np.float64)
 
 
 def read_modality(source, frame: int | None = None) -> np.ndarray:
@@ -380,6 +405,17 @@ def read_modality(source, frame: int | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------- windowing
 
 
+def _window_number(value, name: str) -> float:
+    """``value`` as a finite float, or a ``ValueError`` that names the argument."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {type(value).__name__} {value!r}") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {number}")
+    return number
+
+
 def apply_window(values, center: float, width: float) -> np.ndarray:
     """DICOM's LINEAR window (PS3.3 C.11.2.1.2.1), scaled to [0, 1].
 
@@ -404,11 +440,9 @@ def apply_window(values, center: float, width: float) -> np.ndarray:
     """
     values = np.asarray(values)
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"values must be numeric, got dtype {values.dtype}")
-    center, width = float(center), float(width)
-    if not np.isfinite(center):
-        raise ValueError(f"center must be a finite number, got {center}")
-    if not np.isfinite(width) or width < 1:
+        raise TypeError(f"values must be a numeric array, got {type(values).__name__} of dtype {values.dtype}")
+    center, width = _window_number(center, "center"), _window_number(width, "width")
+    if width < 1:
         raise ValueError(f"width must be a finite number >= 1 (DICOM's LINEAR window), got {width}")
     x = values.astype(np.float64)
     if np.isnan(x).any():
@@ -550,9 +584,9 @@ def read_image(source, window=None, frame: int = 0, *, color: str = "refuse") ->
     if color not in ("refuse", "luminance"):
         raise ValueError(f"color must be 'refuse' or 'luminance', got {color!r}")
     if window is not None:
-        if np.ndim(window) != 1 or len(window) != 2:
+        if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
             raise ValueError(f"window must be a (center, width) pair, got {window!r}")
-        float(window[0]), float(window[1])
+        _window_number(window[0], "window center"), _window_number(window[1], "window width")
     ds = _load(source)
     name = _name(source)
     _check_image(ds, name)
@@ -612,6 +646,8 @@ def to_model_input(image, size: int = 28) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}; pick one frame or channel first")
+    if 0 in image.shape:
+        raise ValueError(f"image must have at least one row and one column, got shape {image.shape}")
     if image.dtype == np.uint8:
         scaled = image.astype(np.float32)
     elif image.dtype.kind == "f":

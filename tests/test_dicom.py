@@ -29,6 +29,7 @@ a truncated copy of CT_small.dcm, a text file, a PNG file     DicomError with a 
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -533,3 +534,54 @@ def test_header_summary():
     assert ct["RescaleIntercept"] == -1024.0 and ct["PixelSpacing"] == [0.661468, 0.661468]
     with pytest.raises(DicomError, match="not a DICOM file"):
         header_summary(data_file("no_meta.dcm"))
+
+
+# Corrupt headers and bad arguments: clear errors, never a silently wrong image.
+
+def _ct():
+    import pydicom
+
+    return pydicom.dcmread(pydicom.examples.get_path("ct"))
+
+
+def test_rows_that_do_not_match_the_pixel_data_are_refused():
+    ds = _ct()
+    ds.Rows = ds.Rows // 2
+    with pytest.raises(DicomError, match="more than the .* does not match the image"):
+        read_modality(ds)
+
+
+def test_zero_rescale_slope_is_refused():
+    ds = _ct()
+    ds.RescaleSlope = 0
+    with pytest.raises(DicomError, match=r"Rescale Slope \(0028,1053\) is 0"):
+        read_image(ds)
+
+
+def test_unknown_photometric_interpretation_is_named():
+    ds = _ct()
+    ds.PhotometricInterpretation = "FOO"
+    for reader in (read_image, read_modality):
+        with pytest.raises(DicomError, match="PhotometricInterpretation 'FOO', which is not one DICOM defines"):
+            reader(ds)
+
+
+@pytest.mark.parametrize("window, message", [(("a", 400), "window center must be a finite number, got str 'a'"),
+                                             ((None, 400), "window center must be a finite number, got NoneType"),
+                                             ((40, float("nan")), "window width must be a finite number")])
+def test_bad_windows_name_the_argument(window, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_image(_ct(), window=window)
+
+
+def test_apply_window_names_its_arguments():
+    with pytest.raises(TypeError, match="values must be a numeric array"):
+        apply_window(None, 40, 400)
+    with pytest.raises(ValueError, match="center must be a finite number, got NoneType None"):
+        apply_window(np.zeros(3), None, 400)
+
+
+def test_empty_image_is_not_a_black_model_input():
+    for image in (np.zeros((0, 5), np.uint8), np.zeros((5, 0))):
+        with pytest.raises(ValueError, match="at least one row and one column"):
+            to_model_input(image)
