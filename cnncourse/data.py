@@ -124,7 +124,9 @@ def _validate(arrays, path) -> None:
             raise DataError(f"{path}: {split}_images should have shape (N, 28, 28), got {images.shape}")
         if images.dtype != np.uint8:
             raise DataError(f"{path}: {split}_images should have dtype uint8, got {images.dtype}")
-        if labels.reshape(-1).shape[0] != images.shape[0] or labels.size != images.shape[0]:
+        if images.shape[0] == 0:
+            raise DataError(f"{path}: the {split} split is empty ({split}_images has shape {images.shape})")
+        if labels.shape not in ((images.shape[0],), (images.shape[0], 1)):
             raise DataError(
                 f"{path}: {split}_labels should hold one label per image ({images.shape[0]}), got shape {labels.shape}"
             )

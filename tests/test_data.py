@@ -286,3 +286,13 @@ def test_download_into_a_file_path_is_a_clear_error(no_env):
     blocker.write_text("not a folder")
     with pytest.raises(DataError, match="a file of that name is in the way"):
         data.download("http://127.0.0.1/file", blocker / "file.bin")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"train_labels": np.zeros((3, 2), np.uint8)}, r"one label per image \(6\), got shape \(3, 2\)"),
+    ({"test_images": np.zeros((0, 28, 28), np.uint8), "test_labels": np.zeros((0, 1), np.uint8)}, "the test split is empty"),
+])
+def test_label_layout_and_empty_splits_are_refused(no_env, overrides, message):
+    _write(no_env, _fake_arrays(**overrides))
+    with pytest.raises(DataError, match=message):
+        load_pneumoniamnist(no_env)
