@@ -24,6 +24,28 @@ CACHE_DIR = Path("~/.cache/cnncourse")
 SPLITS = ("train", "val", "test")
 CLASS_NAMES = ("normal", "pneumonia")
 IMAGE_SHAPE = (28, 28)
+# MedMNIST+ (Zenodo record 10519652, as the medmnist package's info.py lists them): size -> MD5.
+SIZES = (28, 64, 128, 224)
+SIZE_MD5 = {
+    64: "8f4eceb4ccffa70c672198ea285246c6",
+    128: "05b46931834c231683c68f40c47b2971",
+    224: "d6a3c71de1b945ea11211b03746c1fe1",
+}
+
+
+def _check_size(size) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in SIZES:
+        raise ValueError(f"size must be one of {SIZES} (the MedMNIST+ image sizes), got {size!r}")
+    return int(size)
+
+
+def official_file(size: int = 28) -> tuple[str, str, str]:
+    """``(file name, URL, MD5)`` of the official PneumoniaMNIST file with ``size × size`` images."""
+    size = _check_size(size)
+    if size == 28:
+        return FILENAME, URL, MD5
+    name = f"pneumoniamnist_{size}.npz"
+    return name, URL.replace(FILENAME, name), SIZE_MD5[size]
 
 
 class DataError(ValueError):
@@ -31,9 +53,11 @@ class DataError(ValueError):
 
 
 def _manual_instructions(target: Path) -> str:
+    size = next((candidate for candidate in SIZES if official_file(candidate)[0] == Path(target).name), 28)
+    filename, url, md5 = official_file(size)
     return (
-        f"Download {URL} by hand (MD5 {MD5}) and save it as {target}, "
-        f"or put {FILENAME} in a folder and set CNNCOURSE_DATA=<that folder>, "
+        f"Download {url} by hand (MD5 {md5}) and save it as {target}, "
+        f"or put {filename} in a folder and set CNNCOURSE_DATA=<that folder>, "
         f"or pass data_dir=<that folder>."
     )
 
@@ -112,16 +136,16 @@ def download(url: str, target, md5: str | None = None, timeout: float = 30.0, de
     return target
 
 
-def _validate(arrays, path) -> None:
-    """Check keys, shapes, dtypes and label values of a PneumoniaMNIST archive."""
+def _validate(arrays, path, size: int = 28) -> None:
+    """Check keys, shapes, dtypes and label values of a PneumoniaMNIST archive of ``size``-pixel images."""
     for split in SPLITS:
         for kind in ("images", "labels"):
             key = f"{split}_{kind}"
             if key not in arrays:
                 raise DataError(f"{path}: missing key {key!r}; found {sorted(arrays)}")
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"{path}: {split}_images should have shape (N, 28, 28), got {images.shape}")
+        if images.ndim != 3 or images.shape[1:] != (size, size):
+            raise DataError(f"{path}: {split}_images should have shape (N, {size}, {size}), got {images.shape}")
         if images.dtype != np.uint8:
             raise DataError(f"{path}: {split}_images should have dtype uint8, got {images.dtype}")
         if images.shape[0] == 0:
@@ -165,51 +189,53 @@ def _peek(path: Path) -> None:
         raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
 
 
-def _read(path: Path):
+def _read(path: Path, size: int = 28):
     _peek(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
-    _validate(arrays, path)
+    _validate(arrays, path, size)
     return tuple(
         (arrays[f"{split}_images"], arrays[f"{split}_labels"].reshape(-1).astype(np.int64)) for split in SPLITS
     )
 
 
-def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0) -> Path:
-    """Path to ``pneumoniamnist.npz``: the first folder that has it, else a fresh download.
+def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28) -> Path:
+    """Path to the PneumoniaMNIST file of ``size``: the first folder that has it, else a fresh download.
 
-    An explicit ``data_dir`` is authoritative: it must be an existing folder, and only it
-    is used (a missing file is downloaded into it, never looked for elsewhere). Without
-    it, ``$CNNCOURSE_DATA`` and then ``~/.cache/cnncourse`` are searched, and a download
-    goes to the cache.
+    The file is ``pneumoniamnist.npz`` for 28 px and ``pneumoniamnist_{size}.npz`` for the
+    MedMNIST+ sizes 64, 128 and 224, as published. An explicit ``data_dir`` is
+    authoritative: it must be an existing folder, and only it is used (a missing file is
+    downloaded into it, never looked for elsewhere). Without it, ``$CNNCOURSE_DATA`` and
+    then ``~/.cache/cnncourse`` are searched, and a download goes to the cache.
     """
+    filename, url, md5 = official_file(size)
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise DataError(f"data_dir {str(folder)!r} {what}; pass the folder that holds {FILENAME}, "
+            raise DataError(f"data_dir {str(folder)!r} {what}; pass the folder that holds {filename}, "
                             f"or leave data_dir out to use $CNNCOURSE_DATA or the cache")
-        if (folder / FILENAME).is_file():
-            return folder / FILENAME
+        if (folder / filename).is_file():
+            return folder / filename
         if not download_missing:
-            raise DataError(f"{FILENAME} not found in data_dir {str(folder)!r}. {_manual_instructions(folder / FILENAME)}")
-        return download(URL, folder / FILENAME, md5=MD5, timeout=timeout)
+            raise DataError(f"{filename} not found in data_dir {str(folder)!r}. {_manual_instructions(folder / filename)}")
+        return download(url, folder / filename, md5=md5, timeout=timeout)
     dirs = _candidate_dirs(data_dir)
     for folder in dirs:
-        if (folder / FILENAME).is_file():
-            return folder / FILENAME
-    target = (dirs[0] if data_dir is not None else CACHE_DIR.expanduser()) / FILENAME
+        if (folder / filename).is_file():
+            return folder / filename
+    target = CACHE_DIR.expanduser() / filename
     if not download_missing:
         searched = ", ".join(str(d) for d in dirs)
-        raise DataError(f"{FILENAME} not found in {searched}. {_manual_instructions(target)}")
-    return download(URL, target, md5=MD5, timeout=timeout)
+        raise DataError(f"{filename} not found in {searched}. {_manual_instructions(target)}")
+    return download(url, target, md5=md5, timeout=timeout)
 
 
-def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0):
-    """Load PneumoniaMNIST (MedMNIST v2) with its official splits.
+def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28):
+    """Load PneumoniaMNIST (MedMNIST v2, or MedMNIST+ at larger sizes) with its official splits.
 
     Parameters
     ----------
@@ -221,11 +247,15 @@ def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
         Download the official file when it is found nowhere.
     timeout : float
         Seconds the download may wait for the server.
+    size : 28, 64, 128 or 224
+        Image side. 28 is the course's default (``pneumoniamnist.npz``, 4 MB); the
+        MedMNIST+ files ``pneumoniamnist_{64,128,224}.npz`` hold the same images and
+        splits at higher resolution (the 224 px file is about 290 MB in memory).
 
     Returns
     -------
     ((x_train, y_train), (x_val, y_val), (x_test, y_test))
-        Images are uint8 arrays of shape ``(N, 28, 28)``; labels are int64 arrays of
+        Images are uint8 arrays of shape ``(N, size, size)``; labels are int64 arrays of
         shape ``(N,)`` with 0 = normal and 1 = pneumonia.
 
     Raises
@@ -233,7 +263,8 @@ def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
     DataError (a ``ValueError``)
         When the file cannot be found, downloaded or read, or has the wrong structure.
     """
-    return _read(find_pneumoniamnist(data_dir, download_missing=download_missing, timeout=timeout))
+    size = _check_size(size)
+    return _read(find_pneumoniamnist(data_dir, download_missing=download_missing, timeout=timeout, size=size), size)
 
 
 def synthetic_lesions(n: int, size: int = 28, seed: int = 0, lesion_fraction: float = 0.5):

@@ -296,3 +296,45 @@ def test_label_layout_and_empty_splits_are_refused(no_env, overrides, message):
     _write(no_env, _fake_arrays(**overrides))
     with pytest.raises(DataError, match=message):
         load_pneumoniamnist(no_env)
+
+
+# MedMNIST+ sizes: same lookup, validation and atomic download, with the official names and MD5s.
+
+def test_official_files_per_size():
+    assert data.official_file(28) == (data.FILENAME, data.URL, data.MD5)
+    name, url, md5 = data.official_file(224)
+    assert name == "pneumoniamnist_224.npz" and url.endswith("/pneumoniamnist_224.npz?download=1")
+    assert md5 == "d6a3c71de1b945ea11211b03746c1fe1" and data.official_file(64)[2] == "8f4eceb4ccffa70c672198ea285246c6"
+    for bad in (32, "64", 64.0, True):
+        with pytest.raises(ValueError, match=r"size must be one of \(28, 64, 128, 224\)"):
+            data.official_file(bad)
+
+
+def test_larger_sizes_load_from_their_own_file(no_env):
+    rng = np.random.default_rng(0)
+    arrays = {f"{split}_{kind}": (rng.integers(0, 256, (4, 64, 64), dtype=np.uint8) if kind == "images"
+                                  else np.array([[0], [1], [0], [1]], np.uint8))
+              for split in data.SPLITS for kind in ("images", "labels")}
+    np.savez(no_env / "pneumoniamnist_64.npz", **arrays)
+    _write(no_env, _fake_arrays(n=3))  # the 28 px file beside it is not mistaken for it
+    (x_train, _), _, _ = load_pneumoniamnist(no_env, size=64)
+    assert x_train.shape == (4, 64, 64)
+    assert load_pneumoniamnist(no_env)[0][0].shape == (3, 28, 28)
+    (no_env / "pneumoniamnist_128.npz").write_bytes((no_env / "pneumoniamnist_64.npz").read_bytes())
+    with pytest.raises(DataError, match=r"train_images should have shape \(N, 128, 128\), got \(4, 64, 64\)"):
+        load_pneumoniamnist(no_env, size=128)
+
+
+def test_larger_size_downloads_its_own_url(no_env, monkeypatch):
+    urls = []
+
+    def refuse(url, timeout):
+        urls.append(url)
+        raise urllib.error.URLError("offline")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", refuse)
+    with pytest.raises(DataError) as info:
+        load_pneumoniamnist(size=224)
+    assert urls == [data.official_file(224)[1]]
+    assert "pneumoniamnist_224.npz" in str(info.value) and "d6a3c71de1b945ea11211b03746c1fe1" in str(info.value)
+    assert list(data.CACHE_DIR.iterdir()) == []
