@@ -112,6 +112,7 @@ def improved_cnn(
     zoom: float = 0.0,
     interpolation: str = "nearest",
     batchnorm_momentum: float = 0.9,
+    synchronized_batchnorm: bool = False,
 ):
     """The end-to-end chapter's improved CNN for chest X-rays (Keras, functional API).
 
@@ -141,6 +142,8 @@ def improved_cnn(
     batchnorm_momentum : float in (0, 1), momentum of the moving mean and variance. 0.9
         rather than Keras's 0.99: with about 75 steps per epoch the moving statistics must
         settle within an epoch, or validation scores lag behind training.
+    synchronized_batchnorm : bool, under a ``tf.distribute`` strategy compute the batch
+        statistics over the global batch rather than each replica's share of it
 
     Returns
     -------
@@ -169,11 +172,13 @@ def improved_cnn(
     for block, width in enumerate(filters, start=1):
         last = block == len(filters)
         x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv")(x)
-        x = layers.BatchNormalization(momentum=batchnorm_momentum, name=f"block{block}_bn")(x)
+        x = layers.BatchNormalization(momentum=batchnorm_momentum, synchronized=bool(synchronized_batchnorm),
+                                      name=f"block{block}_bn")(x)
         x = layers.ReLU(name="last_conv_relu" if last else f"block{block}_relu")(x)
         if not last:
             x = layers.MaxPooling2D((2, 2), name=f"block{block}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="global_average")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    # float32 output even under a mixed-precision policy: a float16 softmax loses small probabilities.
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="improved_cnn")

@@ -6,8 +6,10 @@ Prints one JSON line with the run's results; see ``python -m cnncourse.experimen
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import time
 
 EXPERIMENTS = ("pneumonia",)
 
@@ -55,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on a random sample of N training images (a quick smoke test)",
     )
     parser.add_argument("--data-dir", default=None, help="folder with pneumoniamnist.npz (default: $CNNCOURSE_DATA)")
+    parser.add_argument("--size", type=int, choices=(28, 64, 128, 224), default=28,
+                        help="image size: 28 (default) or a MedMNIST+ size, pneumoniamnist_{64,128,224}.npz")
+    parser.add_argument("--distribute", choices=("none", "mirrored"), default="none",
+                        help="mirrored: tf.distribute.MirroredStrategy over every GPU, or the CPU (improved model)")
+    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute on a GPU (improved model)")
+    parser.add_argument("--progress", action="store_true", help="show the training progress bar (on stderr)")
     return parser
 
 
@@ -62,14 +70,18 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from . import run_experiment
 
+    start = time.perf_counter()
     try:
-        result = run_experiment(
-            engine=args.engine, model=args.model, seed=args.seed, epochs=args.epochs,
-            subset=args.subset, data_dir=args.data_dir,
-        )
+        with contextlib.redirect_stdout(sys.stderr):  # progress bars and logs; stdout holds only the JSON line
+            result = run_experiment(
+                engine=args.engine, model=args.model, seed=args.seed, epochs=args.epochs,
+                subset=args.subset, data_dir=args.data_dir, size=args.size, distribute=args.distribute,
+                mixed_precision=args.mixed_precision, progress=args.progress,
+            )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"finished in {time.perf_counter() - start:.1f} s on {result.get('device', '?')}", file=sys.stderr)
     print(json.dumps(result, sort_keys=False))
     return 0
 

@@ -17,6 +17,7 @@ the test split is used once, to report.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -122,12 +123,12 @@ def evaluate_scores(y_val, val_scores, y_test, test_scores, rule: str = "youden"
     }
 
 
-def _load(data, data_dir, subset, seed=0):
+def _load(data, data_dir, subset, seed=0, size=28):
     """The three splits as model inputs; ``subset`` keeps N random training images (seeded)."""
     if data is None:
         from ..data import load_pneumoniamnist
 
-        data = load_pneumoniamnist(data_dir)
+        data = load_pneumoniamnist(data_dir, size=size)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = data
     if subset is not None:
         if int(subset) < 2:
@@ -166,7 +167,8 @@ def _keras_scores(model, x, batch_size=512) -> np.ndarray:
 
 
 def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None = None, data=None,
-                   data_dir=None, verbose: bool = False, **settings) -> PneumoniaRun:
+                   data_dir=None, verbose: bool = False, strategy=None, size: int = 28, progress: bool = False,
+                   **settings) -> PneumoniaRun:
     """Train ``improved_cnn`` on PneumoniaMNIST; keep the epoch with the best validation AUC.
 
     Parameters
@@ -177,6 +179,12 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     subset : int, optional, train on a random sample of ``subset`` training images only
     data : the splits as returned by ``load_pneumoniamnist()``, optional (loaded if None)
     verbose : print one line per epoch
+    strategy : a ``tf.distribute`` strategy (``cnncourse.experiments.distribute.make_strategy``),
+        optional. The model is built in its scope, the data come through ``input_pipeline``,
+        ``batch_size`` is per replica (the global batch grows with the replicas) and batch
+        normalisation is synchronised across replicas.
+    size : image side of the PneumoniaMNIST file to load (28, 64, 128 or 224)
+    progress : show Keras's progress bar
     **settings : overrides of ``IMPROVED_DEFAULTS`` (``batch_size``, ``learning_rate``,
         ``weight_decay``, ``use_class_weights``) or of ``improved_cnn``'s keyword arguments
 
@@ -195,15 +203,20 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     config.update({key: value for key, value in settings.items() if key in config})
     epochs = _check_epochs(epochs if epochs is not None else config["epochs"])
     requested, seed = seed, set_seed(seed)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
-    model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
-    steps = epochs * int(np.ceil(len(x_train) / config["batch_size"]))
-    schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"]),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    global_batch = config["batch_size"] * replicas
+    if strategy is not None:
+        model_settings.setdefault("synchronized_batchnorm", True)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
+        steps = epochs * int(np.ceil(len(x_train) / global_batch))
+        schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"]),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     history = {"loss": [], "val_auc": []}
     best = {"auc": -np.inf, "weights": None, "epoch": -1}
 
@@ -221,10 +234,17 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
 
     weights = class_weights(y_train) if config["use_class_weights"] else None
     with _Clock() as clock:
-        model.fit(
-            x_train, y_train, epochs=epochs, batch_size=config["batch_size"], class_weight=weights,
-            shuffle=True, verbose=0, callbacks=[KeepBestValidationAUC()],
-        )
+        if strategy is None:
+            model.fit(
+                x_train, y_train, epochs=epochs, batch_size=config["batch_size"], class_weight=weights,
+                shuffle=True, verbose=int(progress), callbacks=[KeepBestValidationAUC()],
+            )
+        else:
+            from .distribute import input_pipeline
+
+            per_sample = None if weights is None else np.array([weights[label] for label in y_train], np.float32)
+            dataset = input_pipeline(x_train, y_train, global_batch, seed, sample_weight=per_sample)
+            model.fit(dataset, epochs=epochs, shuffle=False, verbose=int(progress), callbacks=[KeepBestValidationAUC()])
     model.set_weights(best["weights"])
     val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
     result = {
@@ -239,12 +259,14 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
         "train_cpu_seconds": round(clock.cpu, 1),
         "params": int(model.count_params()),
         "train_images": int(len(x_train)),
+        "replicas": int(replicas),
+        "image_size": int(x_train.shape[1]),
     }
     return PneumoniaRun(model, result, val_scores, test_scores, history)
 
 
 def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int | None = None, data=None,
-                     data_dir=None) -> PneumoniaRun:
+                     data_dir=None, size: int = 28, progress: bool = False) -> PneumoniaRun:
     """The seed's listing, corrected and run as written: ``seed_cnn`` in Keras.
 
     ``compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])``
@@ -258,11 +280,11 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
     keras = import_keras()
     epochs = _check_epochs(epochs)
     requested, seed = seed, set_seed(seed)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     model = seed_cnn(engine="keras", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with _Clock() as clock:
-        fitted = model.fit(x_train, y_train, epochs=epochs, verbose=0)
+        fitted = model.fit(x_train, y_train, epochs=epochs, verbose=int(progress))
     val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
     result = {
         "engine": "keras",
@@ -280,7 +302,7 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
 
 
 def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int | None = None, data=None,
-                       data_dir=None, batch_size: int = 32) -> PneumoniaRun:
+                       data_dir=None, batch_size: int = 32, size: int = 28, progress: bool = False) -> PneumoniaRun:
     """The seed's CNN trained by the course's NumPy engine (``cnncourse.scratch``), as the listing does.
 
     Same recipe as ``train_seed_keras``: Adam, sparse categorical cross-entropy, batch 32,
@@ -291,11 +313,11 @@ def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int 
 
     epochs = _check_epochs(epochs)
     requested, seed = seed, set_seed(seed, keras=False)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     model = seed_cnn(engine="scratch", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
     model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with _Clock() as clock:
-        fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0, seed=seed)
+        fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=int(progress), seed=seed)
     val_scores = np.asarray(model.predict(x_val), dtype=np.float64)[:, 1]
     test_scores = np.asarray(model.predict(x_test), dtype=np.float64)[:, 1]
     result = {
@@ -314,17 +336,20 @@ def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int 
 
 
 def run_experiment(engine: str = "keras", model: str | None = None, seed: int = 0, epochs: int | None = None,
-                   subset: int | None = None, data_dir=None) -> dict:
+                   subset: int | None = None, data_dir=None, size: int = 28, distribute: str = "none",
+                   mixed_precision: bool = False, progress: bool = False) -> dict:
     """What ``python -m cnncourse.experiments pneumonia`` runs; returns the JSON-ready result.
 
     engine "keras" trains ``model="improved"`` (default) or ``"seed"``; engine "scratch"
-    trains ``"seed"`` (the only model the NumPy engine builds).
+    trains ``"seed"`` (the only model the NumPy engine builds). ``distribute="mirrored"``
+    trains the improved model under ``tf.distribute.MirroredStrategy`` over every GPU (or
+    the CPU); ``mixed_precision`` needs a GPU.
 
     The dict holds ``test_acc`` (at the validation-chosen ``threshold``), ``test_auc``,
     ``val_auc``, ``threshold``, ``train_seconds`` (wall clock of training, validation
     scoring included), ``train_cpu_seconds``, ``params``, plus ``engine``, ``model``,
-    ``seed``, ``epochs``, ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5``
-    and ``train_images``.
+    ``seed``, ``epochs``, ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5``,
+    ``train_images`` and ``device`` (where it trained, e.g. ``"1 x CPU"``).
     """
     if engine not in ("keras", "scratch"):
         raise ValueError(f"engine must be 'keras' or 'scratch', got {engine!r}")
@@ -333,10 +358,25 @@ def run_experiment(engine: str = "keras", model: str | None = None, seed: int = 
         raise ValueError(f"model must be 'improved' or 'seed', got {model!r}")
     if engine == "scratch" and model != "seed":
         raise ValueError("the scratch engine trains only the seed's CNN: use --model seed (the default)")
+    if distribute not in ("none", "mirrored"):
+        raise ValueError(f"distribute must be 'none' or 'mirrored', got {distribute!r}")
+    if (distribute != "none" or mixed_precision) and model != "improved":
+        raise ValueError("--distribute and --mixed-precision apply to the improved Keras model only")
     if engine == "scratch":
-        run = train_seed_scratch(seed, epochs if epochs is not None else SCRATCH_EPOCHS, subset, data_dir=data_dir)
-    elif model == "seed":
-        run = train_seed_keras(seed, epochs if epochs is not None else SEED_CNN_EPOCHS, subset, data_dir=data_dir)
+        run = train_seed_scratch(seed, epochs if epochs is not None else SCRATCH_EPOCHS, subset, data_dir=data_dir,
+                                 size=size, progress=progress)
+        run.result["device"] = "CPU (NumPy)"
+        return run.result
+    from .distribute import describe, make_strategy
+    from .distribute import mixed_precision as set_policy
+
+    set_policy(mixed_precision)
+    if model == "seed":
+        run = train_seed_keras(seed, epochs if epochs is not None else SEED_CNN_EPOCHS, subset, data_dir=data_dir,
+                               size=size, progress=progress)
+        run.result["device"] = describe()
     else:
-        run = train_improved(seed, epochs, subset, data_dir=data_dir)
+        strategy = make_strategy() if distribute == "mirrored" else None
+        run = train_improved(seed, epochs, subset, data_dir=data_dir, strategy=strategy, size=size, progress=progress)
+        run.result["device"] = describe(strategy)
     return run.result
