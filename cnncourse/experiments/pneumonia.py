@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import _check_labels, binary_report, choose_threshold
+from ..scratch.validation import check_positive_int
 from ..seeding import set_seed
 
 __all__ = [
@@ -143,12 +144,6 @@ def _load(data, data_dir, subset, seed=0, size=28):
     )
 
 
-def _check_epochs(epochs):
-    if int(epochs) < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs!r}")
-    return int(epochs)
-
-
 class _Clock:
     """Wall-clock and process CPU seconds of a block (CPU time is immune to other load)."""
 
@@ -201,7 +196,7 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     config = dict(IMPROVED_DEFAULTS)
     model_settings = {key: value for key, value in settings.items() if key not in config}
     config.update({key: value for key, value in settings.items() if key in config})
-    epochs = _check_epochs(epochs if epochs is not None else config["epochs"])
+    epochs = check_positive_int(epochs if epochs is not None else config["epochs"], "epochs")
     requested, seed = seed, set_seed(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -278,7 +273,7 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
     from ..models import seed_cnn
 
     keras = import_keras()
-    epochs = _check_epochs(epochs)
+    epochs = check_positive_int(epochs, "epochs")
     requested, seed = seed, set_seed(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     model = seed_cnn(engine="keras", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
@@ -311,7 +306,7 @@ def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int 
     from ..models import seed_cnn
     from ..scratch import Adam
 
-    epochs = _check_epochs(epochs)
+    epochs = check_positive_int(epochs, "epochs")
     requested, seed = seed, set_seed(seed, keras=False)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     model = seed_cnn(engine="scratch", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
