@@ -14,6 +14,7 @@ Modules, one concept each:
 ``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
 ``initializers``   Glorot uniform, zeros
 ``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
+``normalization``  BatchNormalization (batch statistics in training, moving ones at inference)
 ``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
 ``metrics``        accuracy as Keras computes it
 ``optimizers``     SGD (momentum, Nesterov), Adam
@@ -45,6 +46,7 @@ from .losses import (
 )
 from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
 from .model import History, Sequential
+from .normalization import BatchNormalization
 from .optimizers import SGD, Adam, Optimizer, get_optimizer
 from .padding import output_length, output_shape, pad_amounts
 from .pooling import (
@@ -65,6 +67,7 @@ __all__ = [
     "ACTIVATIONS", "get_activation", "linear", "relu", "sigmoid", "softmax", "tanh", "glorot_uniform", "zeros",
     # layers
     "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
+    "BatchNormalization",
     # losses, metrics, optimizers, model
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy", "get_loss",

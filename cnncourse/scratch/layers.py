@@ -53,6 +53,7 @@ class Layer:
     """Base class. Subclasses implement ``_build``, ``_output_shape``, ``_forward``, ``_backward``."""
 
     weight_names: tuple[str, ...] = ()
+    non_trainable_names: tuple[str, ...] = ()  # weights the optimizer never updates
     expected_rank: int | None = None  # rank of x, batch axis included
     layout = ""
 
@@ -166,6 +167,15 @@ class Layer:
 
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))
+
+    def trainable_pairs(self) -> list[tuple["Layer", str]]:
+        """``(layer, name)`` for every weight the optimizer updates, in Keras's order.
+
+        Weights named in ``non_trainable_names`` (BatchNormalization's moving statistics)
+        are left out: ``set_weights`` moves them, but no optimizer ever steps them.
+        """
+        return [(self, name) for name in self.weight_names
+                if name in self.params and name not in self.non_trainable_names]
 
     def astype(self, dtype):
         """Cast weights and computations to ``dtype`` (e.g. float64 for gradient checks); returns self."""

@@ -210,8 +210,8 @@ class Sequential:
                 layer.params[name][...] = value
 
     def trainable_pairs(self):
-        """``(layer, name)`` for every parameter, in Keras's order."""
-        return [(layer, name) for layer in self.layers for name in layer.weight_names if name in layer.params]
+        """``(layer, name)`` for every trainable parameter, in Keras's order (moving statistics excluded)."""
+        return [pair for layer in self.layers for pair in layer.trainable_pairs()]
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -231,7 +231,10 @@ class Sequential:
             lines.append(row[0].ljust(widths[0]) + row[1].ljust(widths[1]) + row[2].rjust(widths[2]))
             if index == 0:
                 lines.append("=" * sum(widths))
-        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {self.count_params():,}"]
+        trainable = sum(layer.params[name].size for layer, name in self.trainable_pairs())
+        lines += [rule, f"Total params: {self.count_params():,}", f"Trainable params: {trainable:,}"]
+        if trainable != self.count_params():  # printed only when some weights (moving statistics) are not trained
+            lines.append(f"Non-trainable params: {self.count_params() - trainable:,}")
         print_fn("\n".join(lines))
 
     # --------------------------------------------------------------------- training
