@@ -15,6 +15,7 @@ Modules, one concept each:
 ``initializers``   Glorot uniform, zeros
 ``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
 ``normalization``  BatchNormalization (batch statistics in training, moving ones at inference)
+``residual``       Residual: y = x + block(x), Keras's ``layers.Add()([x, f(x)])`` inside a Sequential
 ``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
 ``metrics``        accuracy as Keras computes it
 ``optimizers``     SGD (momentum, Nesterov), Adam
@@ -57,6 +58,7 @@ from .pooling import (
     max_pool2d_backward,
     max_pool2d_naive,
 )
+from .residual import Residual
 
 __all__ = [
     # functional ops
@@ -67,7 +69,7 @@ __all__ = [
     "ACTIVATIONS", "get_activation", "linear", "relu", "sigmoid", "softmax", "tanh", "glorot_uniform", "zeros",
     # layers
     "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
-    "BatchNormalization",
+    "BatchNormalization", "Residual",
     # losses, metrics, optimizers, model
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy", "get_loss",

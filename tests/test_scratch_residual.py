@@ -1,0 +1,210 @@
+"""Residual of cnncourse.scratch: y = x + block(x) against Keras's functional ``Add``, gradient checks, bad input."""
+
+import numpy as np
+import pytest
+
+from cnncourse import scratch
+
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
+
+def _residual_cases(count, seed):
+    """Random NHWC shapes and block depths (1-3 convolutions, 'same' padding, optional BatchNormalization)."""
+    rng = np.random.default_rng(seed)
+    return [dict(x_shape=(int(rng.integers(1, 4)), int(rng.integers(3, 8)), int(rng.integers(3, 8)), int(rng.integers(1, 5))),
+                 kernel=int(rng.choice([1, 3])), depth=1 + index % 3, batch_norm=bool(index % 2),
+                 activation=("relu", "tanh", None)[index % 3]) for index in range(count)]
+
+
+def _blocks(case, seed=0):
+    """The same block in both engines: [Conv2D, (BatchNormalization), (Activation)] * depth."""
+    keras = pytest.importorskip("keras")
+    channels = case["x_shape"][-1]
+    ours, theirs = [], []
+    for index in range(case["depth"]):
+        ours.append(scratch.Conv2D(channels, case["kernel"], padding="same", seed=seed + index))
+        theirs.append(keras.layers.Conv2D(channels, case["kernel"], padding="same", dtype="float64"))
+        if case["batch_norm"]:
+            ours.append(scratch.BatchNormalization(momentum=0.9))
+            theirs.append(keras.layers.BatchNormalization(momentum=0.9, dtype="float64"))
+        if case["activation"] and index < case["depth"] - 1:
+            ours.append(scratch.Activation(case["activation"]))
+            theirs.append(keras.layers.Activation(case["activation"], dtype="float64"))
+    return ours, theirs
+
+
+def _keras_residual(keras_layers, shape):
+    """The functional-API twin: outputs = Add()([inputs, f(inputs)])."""
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input(shape, dtype="float64")
+    h = inputs
+    for layer in keras_layers:
+        h = layer(h)
+    return keras.Model(inputs, keras.layers.Add(dtype="float64")([inputs, h]))
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("case", _residual_cases(6, seed=31), ids=lambda c: (
+    f"x{c['x_shape']}-k{c['kernel']}-d{c['depth']}-bn{c['batch_norm']}-{c['activation']}").replace(" ", ""))
+def test_residual_matches_keras_add(case, training):
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=case["x_shape"])
+    block, keras_block = _blocks(case)
+    ours = scratch.Residual(block, input_shape=x.shape[1:]).astype(np.float64)
+    # random biases and statistics, so that every weight matters
+    ours.set_weights([w + rng.uniform(0.1, 0.5, w.shape) if "moving_variance" in name or "gamma" in name
+                      else w + 0.1 * rng.normal(size=w.shape) for name, w in zip(ours.weight_names, ours.get_weights())])
+    theirs = _keras_residual(keras_block, x.shape[1:])
+    theirs.set_weights(ours.get_weights())
+    assert len(theirs.trainable_weights) == len(ours.trainable_pairs())
+
+    projection = rng.normal(size=x.shape)
+    x_variable = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        keras_y = theirs(x_variable, training=training)
+        objective = tf.reduce_sum(keras_y * projection)
+    keras_grads = [g.numpy() for g in tape.gradient(objective, [x_variable] + theirs.trainable_weights)]
+
+    y = ours.forward(x, training=training)
+    np.testing.assert_allclose(y, keras_y.numpy(), rtol=1e-9, atol=1e-10, err_msg="forward")
+    dx = ours.backward(projection)
+    np.testing.assert_allclose(dx, keras_grads[0], rtol=1e-8, atol=1e-10, err_msg="d/dx")
+    for (layer, name), keras_grad in zip(ours.trainable_pairs(), keras_grads[1:]):
+        np.testing.assert_allclose(layer.grads[name], keras_grad, rtol=1e-8, atol=1e-10, err_msg=f"d/d{layer.name}.{name}")
+    for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics included
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-12, atol=1e-14)
+
+
+def test_sequential_with_residual_blocks_matches_a_keras_functional_model_over_sgd_steps():
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(6, 6, 6, 1)), rng.integers(0, 2, 6)
+    ours = scratch.Sequential([
+        scratch.Conv2D(4, 3, padding="same", activation="relu", input_shape=(6, 6, 1), seed=0),
+        scratch.Residual([scratch.Conv2D(4, 3, padding="same", seed=1), scratch.BatchNormalization(),
+                          scratch.Activation("relu"), scratch.Conv2D(4, 3, padding="same", seed=2)]),
+        scratch.Activation("relu"),
+        scratch.Residual([scratch.Conv2D(4, 1, seed=3)]),
+        scratch.Flatten(), scratch.Dense(2, activation="softmax", seed=4),
+    ]).astype(np.float64)
+    layers = keras.layers
+    inputs = keras.Input((6, 6, 1), dtype="float64")
+    h = layers.Conv2D(4, 3, padding="same", activation="relu", dtype="float64")(inputs)
+    f = layers.Conv2D(4, 3, padding="same", dtype="float64")(h)
+    f = layers.BatchNormalization(dtype="float64")(f)
+    f = layers.Activation("relu", dtype="float64")(f)
+    f = layers.Conv2D(4, 3, padding="same", dtype="float64")(f)
+    h = layers.Activation("relu", dtype="float64")(layers.Add(dtype="float64")([h, f]))
+    h = layers.Add(dtype="float64")([h, layers.Conv2D(4, 1, dtype="float64")(h)])
+    outputs = layers.Dense(2, activation="softmax", dtype="float64")(layers.Flatten(dtype="float64")(h))
+    theirs = keras.Model(inputs, outputs)
+    theirs.set_weights(ours.get_weights())
+    assert [w.shape for w in theirs.get_weights()] == [w.shape for w in ours.get_weights()]
+
+    keras_sgd = keras.optimizers.SGD(learning_rate=0.25)  # exact in float32, so both engines take the same steps
+    ours.compile(scratch.SGD(learning_rate=0.25), "sparse_categorical_crossentropy")
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(dtype="float64")
+    for _ in range(3):
+        ours.train_on_batch(x, y)
+        with tf.GradientTape() as tape:
+            loss = keras_loss(y, theirs(x, training=True))
+        keras_sgd.apply_gradients(zip(tape.gradient(loss, theirs.trainable_weights), theirs.trainable_weights))
+    for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics included
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(ours.predict(x), theirs(x, training=False).numpy(), rtol=1e-9, atol=1e-11)
+
+
+# -------------------------------------------------------------------------- gradient checks
+
+GRADIENT_CASES = [
+    ("conv_tanh_conv", lambda: scratch.Residual([scratch.Conv2D(3, 3, padding="same", activation="tanh", seed=0),
+                                                 scratch.Conv2D(3, (1, 3), padding="same", seed=1)]), (2, 5, 4, 3)),
+    ("dense_sigmoid", lambda: scratch.Residual([scratch.Dense(4, activation="sigmoid", seed=2)]), (3, 4)),
+    ("conv_batchnorm", lambda: scratch.Residual([scratch.Conv2D(2, 3, padding="same", seed=3),
+                                                 scratch.BatchNormalization(epsilon=0.1)]), (2, 4, 4, 2)),
+    ("nested", lambda: scratch.Residual([scratch.Residual([scratch.Dense(3, activation="tanh", seed=4)]),
+                                         scratch.Dense(3, seed=5)]), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("name, make, x_shape", GRADIENT_CASES, ids=[c[0] for c in GRADIENT_CASES])
+def test_residual_gradient_check(name, make, x_shape):
+    layer = make()
+    errors = scratch.check_layer_gradients(layer, np.random.default_rng(3).normal(size=x_shape))
+    assert set(errors) == {"x", *layer.params} and len(errors) > 2
+    for key, error in errors.items():
+        assert error < 1e-6, f"{name}: d/d{key} relative error {error:.2e}"
+
+
+def test_model_gradient_check_through_residual_blocks():
+    rng = np.random.default_rng(4)
+    model = scratch.Sequential([
+        scratch.Conv2D(3, 3, padding="same", activation="tanh", input_shape=(5, 5, 2), seed=0),
+        scratch.Residual([scratch.Conv2D(3, 3, padding="same", activation="tanh", seed=1),
+                          scratch.Conv2D(3, 3, padding="same", seed=2)]),
+        scratch.Flatten(), scratch.Dense(3, activation="softmax", seed=3),
+    ])
+    model.compile(scratch.SGD(), "sparse_categorical_crossentropy")
+    errors = scratch.check_model_gradients(model, rng.normal(size=(3, 5, 5, 2)), rng.integers(0, 3, 3))
+    assert len(errors) == 1 + 8
+    for key, error in errors.items():
+        assert error < 1e-6, f"d/d{key} relative error {error:.2e}"
+
+
+def test_the_skip_path_carries_the_gradient_when_the_block_gives_none():
+    block = scratch.Dense(4, seed=0, input_shape=(4,))
+    block.set_weights([np.zeros((4, 4)), np.zeros(4)])  # f(x) = 0 and df/dx = 0
+    layer = scratch.Residual([block])
+    x, dy = np.random.default_rng(5).normal(size=(2, 2, 4))
+    np.testing.assert_allclose(layer.forward(x), x, rtol=1e-6)
+    np.testing.assert_allclose(layer.backward(dy), dy, rtol=1e-6)  # dx = dy + 0
+
+
+def test_residual_weights_are_the_blocks_own_arrays():
+    conv = scratch.Conv2D(2, 3, padding="same", seed=0)
+    batch_norm = scratch.BatchNormalization()
+    layer = scratch.Residual([conv, batch_norm], input_shape=(4, 4, 2))
+    assert layer.weight_names == (f"{conv.name}.kernel", f"{conv.name}.bias", f"{batch_norm.name}.gamma",
+                                  f"{batch_norm.name}.beta", f"{batch_norm.name}.moving_mean",
+                                  f"{batch_norm.name}.moving_variance")
+    assert layer.params[f"{conv.name}.kernel"] is conv.params["kernel"]
+    assert layer.count_params() == 3 * 3 * 2 * 2 + 2 + 4 * 2
+    assert [(l.name, n) for l, n in layer.trainable_pairs()] == [
+        (conv.name, "kernel"), (conv.name, "bias"), (batch_norm.name, "gamma"), (batch_norm.name, "beta")]
+    layer.set_weights([np.ones((3, 3, 2, 2)), np.zeros(2), np.ones(2), np.zeros(2), np.zeros(2), np.ones(2)])
+    np.testing.assert_array_equal(conv.params["kernel"], 1)
+    model = scratch.Sequential([layer])
+    assert len(model.trainable_pairs()) == 4
+
+
+# ------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: scratch.Residual(scratch.Dense(3)), TypeError, "block must be a list of layers"),
+    (lambda: scratch.Residual([]), ValueError, "block must hold at least one layer"),
+    (lambda: scratch.Residual([scratch.Dense(3), "relu"]), TypeError, r"block\[1\] must be a cnncourse.scratch layer, got str"),
+    (lambda: scratch.Residual([scratch.Conv2D(8, 3, padding="same")], input_shape=(6, 6, 3)), ValueError,
+     r"y = x \+ block\(x\) needs the block to keep the shape, but it maps \(6, 6, 3\) to \(6, 6, 8\)"),
+    (lambda: scratch.Residual([scratch.Conv2D(3, 3)], input_shape=(6, 6, 3)), ValueError,
+     r"maps \(6, 6, 3\) to \(4, 4, 3\); use padding='same'"),
+    (lambda: scratch.Residual([scratch.Dense(3)], input_shape=(4, 4, 3)), ValueError, "expects inputs of rank 2"),
+])
+def test_bad_residual_blocks(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_a_bad_block_builds_none_of_its_layers_and_a_built_residual_checks_x():
+    first, second = scratch.Conv2D(3, 3, padding="same"), scratch.Conv2D(5, 3, padding="same")
+    with pytest.raises(ValueError, match="needs the block to keep the shape"):
+        scratch.Residual([first, second], input_shape=(6, 6, 3))
+    assert not first.built and not second.built  # validated first, nothing changed
+    dense = scratch.Dense(3)
+    with pytest.raises(ValueError, match="the same layer object twice"):
+        scratch.Residual([dense, dense])
+    layer = scratch.Residual([scratch.Dense(3)], input_shape=(3,))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch,\) \+ \(3,\), got \(batch,\) \+ \(4,\)"):
+        layer.forward(np.zeros((2, 4)))
