@@ -6,7 +6,7 @@ so the checkers and the chapter agree on one definition of convolution.
 
 import numpy as np
 
-from ..scratch import conv2d
+from ..scratch import conv2d, conv2d_backward
 from ..scratch.padding import output_length
 from . import ExerciseFailed, assert_close, call_candidate, register
 
@@ -19,7 +19,10 @@ def _cross_correlate(image, kernel, stride=1):
 
 
 def _close(received, expected) -> bool:
-    received = np.asarray(received, dtype=np.float64)
+    try:
+        received = np.asarray(received, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
     return received.shape == expected.shape and np.allclose(received, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -91,3 +94,84 @@ def _check_true_convolution(candidate):
             if _close(received, _cross_correlate(image, flipped)):
                 raise ExerciseFailed(f"{what}: you flipped the kernel's {axis} only; convolution flips both axes.")
         assert_close(received, expected, what=what)
+
+
+def _backward_cases():
+    """``(dy, x, kernel)`` in NHWC, "valid", stride 1: the chapter's 5×5 example, then rectangles and channels."""
+    x = np.array([[1, 2, 0, 1, 3], [0, 1, 3, 2, 1], [2, 0, 1, 0, 2], [1, 3, 2, 1, 0], [0, 1, 0, 2, 1]], float)
+    kernel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], float)
+    dy = np.zeros((1, 3, 3, 1))
+    dy[0, 1, 2, 0] = 1.0  # one-hot: only y(1, 2) matters
+    yield dy, x[None, :, :, None], kernel[:, :, None, None]
+    rng = np.random.default_rng(13)
+    # (N, H, W, C_in, P, Q, C_out): C_in != C_out and N > 1, so swapped axes and missing sums show in the shapes
+    for n, height, width, c_in, rows, cols, c_out in ((1, 6, 7, 1, 3, 2, 1), (2, 5, 6, 3, 3, 3, 2), (3, 4, 5, 2, 2, 3, 4)):
+        x = rng.integers(-3, 4, (n, height, width, c_in)).astype(np.float64)
+        kernel = rng.integers(-2, 3, (rows, cols, c_in, c_out)).astype(np.float64)
+        kernel[0, 0], kernel[-1, -1] = 1.0, -2.0  # never symmetric, so a missing flip shows
+        dy = rng.integers(1, 5, (n, height - rows + 1, width - cols + 1, c_out)).astype(np.float64)
+        yield dy, x, kernel
+
+
+@register("conv_backward", CHAPTER, "backward pass of a convolution (valid, stride 1): dx, dkernel and dbias")
+def _check_conv_backward(candidate):
+    for dy, x, kernel in _backward_cases():
+        what = f"conv_backward_naive(dy {dy.shape}, x {x.shape}, kernel {kernel.shape})"
+        # The expected answer first, from copies, so nothing the candidate does can change it.
+        expected_dx, expected_dkernel, expected_dbias = conv2d_backward(dy.copy(), x.copy(), kernel.copy())
+        given = {"dy": dy.copy(), "x": x.copy(), "kernel": kernel.copy()}
+        received = call_candidate(candidate, given["dy"], given["x"], given["kernel"], what=what)
+        for name, original in (("dy", dy), ("x", x), ("kernel", kernel)):
+            if given[name].shape != original.shape or not np.array_equal(given[name], original):
+                raise ExerciseFailed(
+                    f"{what}: your function changed its argument {name} in place. A backward pass must leave "
+                    f"its inputs as they were (the forward pass and the optimizer still need them): write the "
+                    f"gradients into new arrays, e.g. np.zeros_like(x), and avoid `{name} += ...` or `{name}[...] = ...`."
+                )
+        if not isinstance(received, (tuple, list)) or len(received) != 3:
+            raise ExerciseFailed(
+                f"{what}: expected a tuple (dx, dkernel, dbias), received {type(received).__name__} {received!r:.120}"
+            )
+        dx, dkernel, dbias = received
+
+        if np.shape(dbias) != expected_dbias.shape:
+            hint = ""
+            if np.shape(dbias) == (x.shape[0], kernel.shape[3]):
+                hint = " You summed over the positions but not over the batch; the bias is shared by every image too."
+            elif np.shape(dbias) == ():
+                hint = " You summed over the filters too; every filter has its own bias, so sum over axes (0, 1, 2) only."
+            raise ExerciseFailed(
+                f"{what}: dbias must have one entry per filter, shape {expected_dbias.shape}, "
+                f"received {np.shape(dbias)}.{hint}"
+            )
+        positions = dy.shape[0] * dy.shape[1] * dy.shape[2]
+        if positions > 1 and _close(dbias, expected_dbias / positions):
+            raise ExerciseFailed(
+                f"{what}: dbias is the mean of dy; it must be the sum over the batch and every position "
+                f"(the bias is added to every output pixel, so each one sends its gradient back to it)."
+            )
+        assert_close(dbias, expected_dbias, what=f"{what}, dbias")
+
+        if np.shape(dkernel) != expected_dkernel.shape:
+            raise ExerciseFailed(
+                f"{what}: dkernel must have the kernel's shape {expected_dkernel.shape}, received {np.shape(dkernel)}."
+            )
+        if _close(dkernel, expected_dkernel[::-1, ::-1]):
+            raise ExerciseFailed(
+                f"{what}: dkernel is flipped. dk(p, q) = sum over i, j of dy(i, j) * x(i + p, j + q): the input "
+                f"correlated with dy, with no flip."
+            )
+        assert_close(dkernel, expected_dkernel, what=f"{what}, dkernel")
+
+        if np.shape(dx) != expected_dx.shape:
+            raise ExerciseFailed(
+                f"{what}: dx must have x's shape {expected_dx.shape}, received {np.shape(dx)}. Every input pixel "
+                f"gets the sum of the gradients of the outputs whose windows contain it."
+            )
+        if _close(dx, conv2d_backward(dy, x, kernel[::-1, ::-1])[0]):
+            raise ExerciseFailed(
+                f"{what}: dx is missing the kernel flip. Pixel x(r, c) met weight k(p, q) in output "
+                f"y(r - p, c - q), so dx(r, c) = sum over p, q of dy(r - p, c - q) * k(p, q): the seed's formula "
+                f"on dy padded with P - 1 zeros uses the kernel turned by 180 degrees."
+            )
+        assert_close(dx, expected_dx, what=f"{what}, dx")

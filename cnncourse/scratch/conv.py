@@ -248,3 +248,72 @@ def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
                     dkernel[p, q] += x_pad[:, i * sh + p, j * sw + q, :].T @ dy[:, i, j, :]
     dbias = dy.sum(axis=(0, 1, 2))
     return dx_pad[:, top : top + x.shape[1], left : left + x.shape[2], :], dkernel, dbias
+
+
+def conv2d_forward(x, kernel, bias=None, strides=1, padding="valid"):
+    """``conv2d`` that also returns what its backward pass needs, in the style of cs231n's layers.
+
+    The receptive fields are copied into one matrix (im2col), so that the forward pass is
+    one matrix product; the backward pass reuses that matrix for ``dkernel``.
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C_in)``
+    kernel : array ``(kh, kw, C_in, C_out)``
+    bias : array ``(C_out,)`` or None
+    strides : int or (int, int)
+    padding : "valid" or "same"
+
+    Returns
+    -------
+    y : array ``(N, H_out, W_out, C_out)``, the same numbers as ``conv2d``
+    cache : dict for ``conv2d_backward_from_cache``: ``cols (N * H_out * W_out, kh * kw * C_in)``,
+        the receptive fields, one per row; ``kernel``; ``x_shape``; ``y_shape``; ``padded_shape``
+        ``(N, H_pad, W_pad, C_in)``; ``pads ((top, bottom), (left, right))``; ``strides (sh, sw)``
+    """
+    x, kernel, bias, strides, padding, (out_h, out_w) = _check_conv_args(x, kernel, bias, strides, padding)
+    dtype = np.result_type(x, kernel)
+    x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
+    kh, kw, c_in, c_out = kernel.shape
+    x_pad, pads = pad_images(x, (kh, kw), strides, padding)
+    # im2col: row (n, i, j) holds the window x_pad[n, i*sh : i*sh + kh, j*sw : j*sw + kw, :]
+    cols = im2col(x_pad, (kh, kw), strides, (out_h, out_w)).reshape(-1, kh * kw * c_in)
+    y = cols @ kernel.reshape(kh * kw * c_in, c_out)  # (N * H_out * W_out, C_out): every window times every filter
+    if bias is not None:
+        y += bias
+    y = y.reshape(x.shape[0], out_h, out_w, c_out)
+    cache = {"cols": cols, "kernel": kernel, "x_shape": x.shape, "y_shape": y.shape,
+             "padded_shape": x_pad.shape, "pads": pads, "strides": strides}
+    return y, cache
+
+
+def conv2d_backward_from_cache(dy, cache):
+    """The backward pass of ``conv2d_forward``: gradients of a scalar loss from ``dy = dL/dy``.
+
+    Parameters
+    ----------
+    dy : array ``(N, H_out, W_out, C_out)``, the forward output's shape
+    cache : the dict returned by ``conv2d_forward``
+
+    Returns
+    -------
+    dx : array ``(N, H, W, C_in)``; every window's gradient, ``dy @ kernel.T``, added back
+        where the window was taken (col2im); overlapping windows add up
+    dkernel : array ``(kh, kw, C_in, C_out)``; ``cols.T @ dy``: the input correlated with ``dy``
+    dbias : array ``(C_out,)``; ``dy`` summed over the batch and all positions
+    """
+    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape"} <= cache.keys():
+        raise TypeError(f"cache must be the dict returned by conv2d_forward, got {type(cache).__name__}")
+    cols, kernel = cache["cols"], cache["kernel"]
+    kh, kw, c_in, c_out = kernel.shape
+    n, height, width, _ = cache["x_shape"]
+    dy = as_float_array(dy, "dy")
+    if dy.shape != cache["y_shape"]:
+        raise ValueError(f"dy must have the forward output's shape {cache['y_shape']}, got {dy.shape}")
+    dy_rows = dy.reshape(-1, c_out)                                  # (N * H_out * W_out, C_out), one row per window
+    dkernel = (cols.T @ dy_rows).reshape(kernel.shape)               # sum over windows of window x dy
+    dbias = dy_rows.sum(axis=0)                                      # sum over batch and positions
+    dcols = dy_rows @ kernel.reshape(kh * kw * c_in, c_out).T        # each window's gradient, (N * H_out * W_out, kh * kw * C_in)
+    dx_pad = col2im(dcols.reshape(n, dy.shape[1], dy.shape[2], kh, kw, c_in), cache["padded_shape"], cache["strides"])
+    (top, _), (left, _) = cache["pads"]
+    return dx_pad[:, top : top + height, left : left + width, :], dkernel, dbias
