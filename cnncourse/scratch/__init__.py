@@ -18,7 +18,8 @@ Modules, one concept each:
 ``residual``       Residual: y = x + block(x), Keras's ``layers.Add()([x, f(x)])`` inside a Sequential
 ``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
 ``metrics``        accuracy as Keras computes it
-``optimizers``     SGD (momentum, Nesterov), Adam
+``optimizers``     SGD (momentum, Nesterov), Adam, AdamW (decoupled weight decay)
+``schedules``      CosineDecay (with warm-up), usable as any optimizer's learning_rate
 ``model``          Sequential: compile, fit, evaluate, predict, summary
 ``gradcheck``      centred finite differences and relative errors
 ``validation``     the input checks behind every clear error message
@@ -48,7 +49,7 @@ from .losses import (
 from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
 from .model import History, Sequential
 from .normalization import BatchNormalization
-from .optimizers import SGD, Adam, Optimizer, get_optimizer
+from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
 from .padding import output_length, output_shape, pad_amounts
 from .pooling import (
     avg_pool2d,
@@ -59,6 +60,7 @@ from .pooling import (
     max_pool2d_naive,
 )
 from .residual import Residual
+from .schedules import CosineDecay, LearningRateSchedule
 
 __all__ = [
     # functional ops
@@ -74,7 +76,7 @@ __all__ = [
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy", "get_loss",
     "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
-    "Optimizer", "SGD", "Adam", "get_optimizer",
+    "Optimizer", "SGD", "Adam", "AdamW", "get_optimizer", "LearningRateSchedule", "CosineDecay",
     "Sequential", "History",
     # gradient checking
     "numerical_gradient", "relative_error", "check_layer_gradients", "check_loss_gradient", "check_model_gradients",

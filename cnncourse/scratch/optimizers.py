@@ -1,4 +1,4 @@
-"""Optimizers: the seed's gradient descent (section 3.5) and Adam, with Keras's update rules.
+"""Optimizers: the seed's gradient descent (section 3.5), Adam and AdamW, with Keras's update rules.
 
 The seed's rule is ``theta <- theta - alpha * grad L(theta)``. That is ``SGD()`` with
 ``momentum=0``; run on the whole training set as one batch, it is plain (full-batch)
@@ -7,6 +7,10 @@ gradient descent; on mini-batches, stochastic gradient descent.
 An optimizer updates parameter arrays **in place** from ``(gradient, parameter)`` pairs,
 as ``keras.optimizers.Optimizer.apply_gradients`` does. Its state (momentum, Adam's
 moments) is kept per parameter array.
+
+``learning_rate`` is a float or a schedule (``cnncourse.scratch.schedules``); a schedule is
+evaluated at ``iterations`` (0 for the first step), so ``optimizer.learning_rate`` always
+reads the rate of the next step, as in Keras.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+from .schedules import LearningRateSchedule
 
 
 def _check_float(value, name, low=0.0, high=None, low_inclusive=True):
@@ -31,9 +37,23 @@ class Optimizer:
     """Base class: ``apply_gradients(pairs)`` calls ``_update(gradient, parameter, state)`` for each pair."""
 
     def __init__(self, learning_rate):
-        self.learning_rate = _check_float(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+        self.learning_rate = learning_rate  # checked by the setter below
         self.iterations = 0  # steps taken, as Keras's optimizer.iterations
         self._state: dict[int, dict] = {}
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate of the next step: the float given, or the schedule evaluated at ``iterations``."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return self._learning_rate(self.iterations)
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+        else:
+            self._learning_rate = _check_float(value, "learning_rate", low=0.0, low_inclusive=False)
 
     def apply_gradients(self, grads_and_vars) -> None:
         """One step: update every parameter in place.
@@ -145,6 +165,34 @@ class Adam(Optimizer):
     def __repr__(self):
         return (f"Adam(learning_rate={self.learning_rate}, beta_1={self.beta_1}, beta_2={self.beta_2}, "
                 f"epsilon={self.epsilon})")
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), ``keras.optimizers.AdamW``'s rule.
+
+    Each step, in Keras's order: first the decay, ``theta -= learning_rate * weight_decay * theta``,
+    then Adam's update of ``theta`` with the gradient ``g`` of the loss alone (see ``Adam``).
+
+    Weight decay is not an L2 term in the loss for Adam. ``Adam`` on ``g + weight_decay * theta``
+    divides the decay by ``sqrt(v)`` like the rest of the gradient, so weights with large
+    gradients are barely decayed; AdamW shrinks every weight by the same factor
+    ``1 - learning_rate * weight_decay``. (For plain SGD the two are the same.)
+
+    As in Keras (without ``exclude_from_weight_decay``), every trainable weight is decayed,
+    biases and BatchNormalization's gamma and beta included.
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        self.weight_decay = _check_float(weight_decay, "weight_decay")
+
+    def _update(self, gradient, parameter, state):
+        parameter -= (parameter * (self.weight_decay * self.learning_rate)).astype(parameter.dtype, copy=False)
+        super()._update(gradient, parameter, state)
+
+    def __repr__(self):
+        return (f"AdamW(learning_rate={self.learning_rate}, weight_decay={self.weight_decay}, beta_1={self.beta_1}, "
+                f"beta_2={self.beta_2}, epsilon={self.epsilon})")
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
