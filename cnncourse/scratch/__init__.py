@@ -12,7 +12,7 @@ Modules, one concept each:
 ``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, backward passes
 ``padding``        output sizes and TensorFlow's "same" padding
 ``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
-``initializers``   Glorot uniform, zeros
+``initializers``   Glorot and He, uniform and truncated normal; zeros
 ``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
 ``normalization``  BatchNormalization (batch statistics in training, moving ones at inference)
 ``residual``       Residual: y = x + block(x), Keras's ``layers.Add()([x, f(x)])`` inside a Sequential
@@ -35,7 +35,15 @@ from .gradcheck import (
     numerical_gradient,
     relative_error,
 )
-from .initializers import glorot_uniform, zeros
+from .initializers import (
+    get_initializer,
+    glorot_normal,
+    glorot_uniform,
+    he_normal,
+    he_uniform,
+    truncated_normal,
+    zeros,
+)
 from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
 from .losses import (
     BinaryCrossentropy,
@@ -69,6 +77,7 @@ __all__ = [
     "output_length", "output_shape", "pad_amounts",
     # activations and initialisers
     "ACTIVATIONS", "get_activation", "linear", "relu", "sigmoid", "softmax", "tanh", "glorot_uniform", "zeros",
+    "glorot_normal", "he_normal", "he_uniform", "truncated_normal", "get_initializer",
     # layers
     "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
     "BatchNormalization", "Residual",

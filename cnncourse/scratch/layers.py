@@ -25,7 +25,7 @@ import numpy as np
 
 from . import activations as _activations
 from .conv import _conv_backward, _conv_forward
-from .initializers import glorot_uniform, make_rng, zeros
+from .initializers import get_initializer, make_rng, zeros
 from .padding import check_window_fits
 from .pooling import _avg_pool_backward, _avg_pool_forward, _max_pool_backward, _max_pool_forward
 from .validation import (
@@ -220,7 +220,7 @@ class Conv2D(_ActivatedLayer):
 
     ``x (N, H, W, C_in) -> y (N, H_out, W_out, filters)``, ``y = activation(conv2d(x, kernel) + bias)``.
 
-    Weights: ``kernel (kh, kw, C_in, filters)``, Glorot uniform; ``bias (filters,)``, zeros.
+    Weights: ``kernel (kh, kw, C_in, filters)``, ``kernel_initializer`` (Glorot uniform); ``bias (filters,)``, zeros.
     """
 
     weight_names = ("kernel", "bias")
@@ -228,7 +228,7 @@ class Conv2D(_ActivatedLayer):
     layout = "(batch, height, width, channels)"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 input_shape=None, seed=None, name=None, dtype="float32"):
+                 kernel_initializer="glorot_uniform", input_shape=None, seed=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = as_pair(kernel_size, "kernel_size")
@@ -236,6 +236,7 @@ class Conv2D(_ActivatedLayer):
         self.padding = check_padding(padding)
         self.activation = _activations.get_activation(activation)
         self.use_bias = bool(use_bias)
+        self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
         self._finish_init()
 
@@ -245,7 +246,7 @@ class Conv2D(_ActivatedLayer):
 
     def _build(self, input_shape):
         shape = self.kernel_size + (input_shape[2], self.filters)
-        self.params["kernel"] = glorot_uniform(shape, self._rng, self.dtype)
+        self.params["kernel"] = self.kernel_initializer(shape, self._rng, self.dtype)
         if self.use_bias:
             self.params["bias"] = zeros((self.filters,), self.dtype)
 
@@ -278,19 +279,20 @@ class Dense(_ActivatedLayer):
 
     Row-vector convention, as in Keras: ``x (N, in) -> y (N, units)``, ``y = g(x @ kernel + bias)``.
 
-    Weights: ``kernel (in, units)``, Glorot uniform; ``bias (units,)``, zeros.
+    Weights: ``kernel (in, units)``, ``kernel_initializer`` (Glorot uniform); ``bias (units,)``, zeros.
     """
 
     weight_names = ("kernel", "bias")
     expected_rank = 2
     layout = "(batch, features); put a Flatten layer before Dense for images"
 
-    def __init__(self, units, activation=None, use_bias=True, input_shape=None, seed=None, name=None,
-                 dtype="float32"):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", input_shape=None,
+                 seed=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
         self.units = check_positive_int(units, "units")
         self.activation = _activations.get_activation(activation)
         self.use_bias = bool(use_bias)
+        self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
         self._finish_init()
 
@@ -298,7 +300,7 @@ class Dense(_ActivatedLayer):
         return (self.units,)
 
     def _build(self, input_shape):
-        self.params["kernel"] = glorot_uniform((input_shape[0], self.units), self._rng, self.dtype)
+        self.params["kernel"] = self.kernel_initializer((input_shape[0], self.units), self._rng, self.dtype)
         if self.use_bias:
             self.params["bias"] = zeros((self.units,), self.dtype)
 
