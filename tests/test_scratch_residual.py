@@ -208,3 +208,29 @@ def test_a_bad_block_builds_none_of_its_layers_and_a_built_residual_checks_x():
     layer = scratch.Residual([scratch.Dense(3)], input_shape=(3,))
     with pytest.raises(ValueError, match=r"x must have shape \(batch,\) \+ \(3,\), got \(batch,\) \+ \(4,\)"):
         layer.forward(np.zeros((2, 4)))
+
+
+def test_a_deeper_cnn_with_issue_12s_pieces_trains_with_fit():
+    """He initialisation, batch norm, a residual block, AdamW and a cosine schedule, together in fit()."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(64, 8, 8, 1))
+    y = (x[:, 2:6, 2:6, 0].mean(axis=(1, 2)) > 0).astype(int)  # is the centre brighter than average?
+    model = scratch.Sequential([
+        scratch.Conv2D(4, 3, padding="same", use_bias=False, kernel_initializer="he_normal", input_shape=(8, 8, 1), seed=0),
+        scratch.BatchNormalization(), scratch.Activation("relu"),
+        scratch.Residual([scratch.Conv2D(4, 3, padding="same", kernel_initializer="he_normal", seed=1),
+                          scratch.BatchNormalization(), scratch.Activation("relu"),
+                          scratch.Conv2D(4, 3, padding="same", kernel_initializer="he_normal", seed=2)]),
+        scratch.Activation("relu"), scratch.MaxPooling2D(2), scratch.Flatten(),
+        scratch.Dense(2, activation="softmax", seed=3),
+    ])
+    schedule = scratch.CosineDecay(0.0, decay_steps=24, warmup_target=0.01, warmup_steps=8)
+    model.compile(scratch.AdamW(schedule, weight_decay=0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "residual (Residual)" in lines[0] and "Non-trainable params: 16" in lines[0]  # 2 BN layers x 2 x 4 channels
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, seed=0)
+    assert model.optimizer.iterations == 32 and model.optimizer.learning_rate == pytest.approx(0.0, abs=1e-12)
+    assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
+    batch_norm = model.layers[1]
+    assert not np.allclose(batch_norm.params["moving_variance"], 1)  # fit moved the statistics
