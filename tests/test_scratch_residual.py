@@ -228,7 +228,7 @@ def test_a_deeper_cnn_with_issue_12s_pieces_trains_with_fit():
     model.compile(scratch.AdamW(schedule, weight_decay=0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     lines = []
     model.summary(print_fn=lines.append)
-    assert "residual (Residual)" in lines[0] and "Non-trainable params: 16" in lines[0]  # 2 BN layers x 2 x 4 channels
+    assert " (Residual) " in lines[0] and "Non-trainable params: 16" in lines[0]  # 2 BN layers x 2 x 4 channels
     history = model.fit(x, y, epochs=4, batch_size=8, verbose=0, seed=0)
     assert model.optimizer.iterations == 32 and model.optimizer.learning_rate == pytest.approx(0.0, abs=1e-12)
     assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
