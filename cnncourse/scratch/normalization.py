@@ -90,9 +90,10 @@ class BatchNormalization(Layer):
         self.params["moving_variance"] = np.ones(channels, self.dtype)
 
     def _check_compatible(self, shape):
-        if len(shape) != len(self.input_shape) or shape[self._channel_axis(len(shape) + 1) - 1] != self.params["moving_mean"].size:
+        channels = self.params["moving_mean"].size
+        if len(shape) != len(self.input_shape) or shape[self._channel_axis(len(shape) + 1) - 1] != channels:
             raise ValueError(f"{self.name}: x must have shape (batch,) + {tuple(self.input_shape)} "
-                             f"({self.params['moving_mean'].size} channels on axis {self.axis}), got (batch,) + {tuple(shape)}")
+                             f"({channels} channels on axis {self.axis}), got (batch,) + {tuple(shape)}")
 
     # ------------------------------------------------------------------- passes
     def _broadcast(self, values, ndim):
