@@ -27,7 +27,16 @@ Modules, one concept each:
 """
 
 from .activations import ACTIVATIONS, get_activation, linear, relu, sigmoid, softmax, tanh
-from .conv import col2im, conv2d, conv2d_backward, conv2d_backward_naive, conv2d_naive, im2col
+from .conv import (
+    col2im,
+    conv2d,
+    conv2d_backward,
+    conv2d_backward_from_cache,
+    conv2d_backward_naive,
+    conv2d_forward,
+    conv2d_naive,
+    im2col,
+)
 from .gradcheck import (
     check_layer_gradients,
     check_loss_gradient,
@@ -72,7 +81,8 @@ from .schedules import CosineDecay, LearningRateSchedule
 
 __all__ = [
     # functional ops
-    "conv2d_naive", "conv2d", "conv2d_backward", "conv2d_backward_naive", "im2col", "col2im",
+    "conv2d_naive", "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_forward",
+    "conv2d_backward_from_cache", "im2col", "col2im",
     "max_pool2d", "max_pool2d_naive", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_naive", "avg_pool2d_backward",
     "output_length", "output_shape", "pad_amounts",
     # activations and initialisers
