@@ -66,14 +66,17 @@ def setup_source(url: str, chapter: str) -> str:
         "try:\n"
         "    import cnncourse  # noqa: F401\n"
         "except ImportError:\n"
-        f'    %pip install --quiet "cnncourse[{extras}] @ git+{url}"'
+        "    import importlib, subprocess, sys\n"
+        "\n"
+        f'    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "cnncourse[{extras}] @ git+{url}"])\n'
+        "    importlib.invalidate_caches()  # let this running kernel find the new package"
     )
 
 
-def write_setup_cells(url: str, root: Path = ROOT) -> list[Path]:
-    """Insert or refresh the setup cell (first code cell) of every chapter notebook; return the changed ones."""
+def write_setup_cells(url: str, root: Path = ROOT, paths=None) -> list[Path]:
+    """Insert or refresh the setup cell (first code cell) of every chapter notebook (or of ``paths``); return the changed ones."""
     changed = []
-    for path in toc_notebooks(root):
+    for path in toc_notebooks(root) if paths is None else [Path(p) for p in paths]:
         notebook = nbformat.read(path, as_version=4)
         source = setup_source(url, path.stem)
         existing = [cell for cell in notebook.cells if cell.get("id") == SETUP_CELL_ID]
