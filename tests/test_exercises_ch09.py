@@ -148,3 +148,15 @@ def test_wrong_answers_fail_readably(name, wrong, message):
 def test_the_student_stub_fails_with_not_implemented(name):
     with pytest.raises(ExerciseFailed, match="not implemented"):
         check(name, stub)
+
+
+def test_center_crop_edited_in_place_is_caught():
+    from cnncourse.dicom import center_square_crop
+
+    def crop_then_edit(image):
+        crop = center_square_crop(image)
+        crop[0, 0] = -1  # a view: this also edits the input
+        return crop
+
+    with pytest.raises(ExerciseFailed, match="changed the image it was given"):
+        check("dicom_center_crop", crop_then_edit)

@@ -121,5 +121,12 @@ def check_center_crop(candidate) -> None:
 
     for shape in ((5, 8), (9, 4), (6, 6), (7, 10), (1955, 1841)):
         image = np.arange(shape[0] * shape[1]).reshape(shape)
-        received = call_candidate(candidate, image, what=f"your center_square_crop on shape {shape}")
-        assert_close(received, center_square_crop(image), f"your center_square_crop on shape {shape}", rtol=0, atol=0)
+        expected = center_square_crop(image).copy()  # before the candidate runs, on its own copy
+        given = image.copy()
+        received = call_candidate(candidate, given, what=f"your center_square_crop on shape {shape}")
+        if not np.array_equal(given, image):
+            raise ExerciseFailed(
+                f"your center_square_crop on shape {shape} changed the image it was given (a crop is a view: "
+                "editing it in place edits the input); return the crop without modifying it"
+            )
+        assert_close(received, expected, f"your center_square_crop on shape {shape}", rtol=0, atol=0)
