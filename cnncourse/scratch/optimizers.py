@@ -20,17 +20,11 @@ import numbers
 import numpy as np
 
 from .schedules import LearningRateSchedule
+from .validation import check_float
 
 
-def _check_float(value, name, low=0.0, high=None, low_inclusive=True):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
-    value = float(value)
-    bad_low = value < low if low_inclusive else value <= low
-    if bad_low or (high is not None and value >= high) or not np.isfinite(value):
-        interval = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
+# One validation vocabulary: the engine's checks live in validation.py.
+_check_float = check_float
 
 
 class Optimizer:

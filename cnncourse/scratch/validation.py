@@ -114,6 +114,18 @@ def check_rate(rate, name: str = "rate") -> float:
     return float(rate)
 
 
+def check_float(value, name: str, low: float = 0.0, high: float | None = None, low_inclusive: bool = True) -> float:
+    """A finite real number in ``[low, high)`` (``(low, high)`` when not ``low_inclusive``), e.g. a learning rate."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
+    value = float(value)
+    bad_low = value < low if low_inclusive else value <= low
+    if bad_low or (high is not None and value >= high) or not np.isfinite(value):
+        interval = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
 def check_positive_int(value, name: str) -> int:
     """A positive int such as ``filters`` or ``units``."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
