@@ -15,8 +15,6 @@ reads the rate of the next step, as in Keras.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .schedules import LearningRateSchedule
