@@ -156,3 +156,17 @@ def test_checkers_are_not_fooled():
 
     with pytest.raises(ExerciseFailed, match="expected 320"):
         check("conv_params", lambda k, c, f: Liar(0))
+
+
+def test_every_checker_gets_copies_and_catches_in_place_edits():
+    """call_candidate hands out copies: a right answer that also edits its input fails, whatever the checker."""
+    from cnncourse.dicom import apply_window
+
+    def window_then_wipe(values, center, width):
+        result = apply_window(values, center, width)
+        values[...] = 0  # the checker's own array is untouched: this edits a copy, and is caught
+        return result
+
+    with pytest.raises(ExerciseFailed, match="changed its argument values in place"):
+        check("dicom_window", window_then_wipe)
+    assert check("dicom_window", apply_window)

@@ -191,13 +191,43 @@ def assert_close(received, expected, what: str = "your result", rtol: float = 1e
         )
 
 
+def _argument_names(candidate, args, kwargs) -> list[str]:
+    """The parameter names that ``args`` bind to in ``candidate`` (positions where it cannot be bound)."""
+    import inspect
+
+    try:
+        bound = inspect.signature(candidate).bind_partial(*args, **kwargs).arguments
+        names = list(bound)
+        return names[: len(args)] + [key for key in kwargs]
+    except (TypeError, ValueError):
+        return [f"#{index + 1}" for index in range(len(args))] + list(kwargs)
+
+
 def call_candidate(candidate, *args, what: str = "your function", **kwargs):
-    """Call ``candidate(*args, **kwargs)``, turning any exception into a readable failure."""
+    """Call ``candidate(*args, **kwargs)``, turning any exception into a readable failure.
+
+    The candidate gets copies of the arrays, so the checker's own inputs (from which it
+    computes the expected answer) cannot be changed; a candidate that modifies an array it
+    was given fails, because a function should return its result, not edit its input.
+    """
     if not callable(candidate):
         raise ExerciseFailed(f"{what}: expected a function, received {_describe(candidate)}")
+    given_args = [value.copy() if isinstance(value, np.ndarray) else value for value in args]
+    given_kwargs = {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in kwargs.items()}
     try:
-        return candidate(*args, **kwargs)
+        result = candidate(*given_args, **given_kwargs)
     except NotImplementedError:
         raise ExerciseFailed(f"{what} is not implemented yet: replace the `raise NotImplementedError` stub.") from None
     except Exception as error:  # the student's bug, reported rather than crashing the checker
         raise ExerciseFailed(f"{what} raised {type(error).__name__}: {error}") from error
+    names = _argument_names(candidate, args, kwargs)
+    pairs = list(zip(args, given_args)) + [(kwargs[key], given_kwargs[key]) for key in kwargs]
+    for name, (original, given) in zip(names, pairs):
+        if isinstance(original, np.ndarray) and not (
+            given.shape == original.shape and np.array_equal(given, original, equal_nan=original.dtype.kind in "fc")
+        ):
+            raise ExerciseFailed(
+                f"{what} changed its argument {name} in place: it changed its input, which it must leave as it "
+                f"was. Return a new array instead (e.g. start from a copy, and avoid `{name} += ...` or `{name}[...] = ...`)."
+            )
+    return result
