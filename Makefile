@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test test-robust unit notebooks book-strict site lab student bench clean execute times
+.PHONY: book test test-robust unit notebooks book-strict site lab student bench clean execute times repository
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,13 @@ times: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m cnncourse.bench
+
+# The repository URL lives in _config.yml; this rewrites every place that repeats it
+# (README badges, CITATION.cff, the instructors' guide, each chapter's setup cell):
+#   make repository URL=https://github.com/OWNER/cnncourse
+repository: $(STAMP)
+	test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/OWNER/cnncourse" >&2; exit 2; }
+	$(BIN)/python scripts/set_repository.py "$(URL)"
 
 clean:
 	rm -rf _build student .pytest_cache
