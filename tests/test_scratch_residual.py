@@ -234,3 +234,76 @@ def test_a_deeper_cnn_with_issue_12s_pieces_trains_with_fit():
     assert history.history["loss"][-1] < 0.8 * history.history["loss"][0]
     batch_norm = model.layers[1]
     assert not np.allclose(batch_norm.params["moving_variance"], 1)  # fit moved the statistics
+
+
+# Add: the merge of a skip connection, keras.layers.Add's twin -------------------------------
+
+
+@pytest.mark.parametrize("count, shape", [(2, (3, 5)), (3, (2, 4, 4, 3)), (2, (1, 6, 5, 2)), (4, (5,))])
+def test_add_matches_keras_add_forward_and_backward(count, shape):
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(count * 100 + len(shape))
+    inputs = [rng.normal(size=shape) for _ in range(count)]
+    upstream = rng.normal(size=shape)  # dL/dy for L = sum(y * upstream)
+
+    add = scratch.Add()
+    ours = add(inputs)
+    ours_grads = add.backward(upstream)
+
+    variables = [tf.Variable(array) for array in inputs]
+    with tf.GradientTape() as tape:
+        theirs = keras.layers.Add(dtype="float64")(variables)
+        loss = tf.reduce_sum(theirs * upstream)
+    theirs_grads = tape.gradient(loss, variables)
+
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)
+    assert len(ours_grads) == count
+    for mine, reference in zip(ours_grads, theirs_grads):
+        np.testing.assert_allclose(mine, reference.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_add_gradient_check_and_inputs_left_alone():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 3, 3, 2)), rng.normal(size=(2, 3, 3, 2))
+    a_before, b_before = a.copy(), b.copy()
+    upstream = rng.normal(size=a.shape)
+    add = scratch.Add()
+    add([a, b])
+    grad_a, grad_b = add.backward(upstream)
+    for array, analytic in ((a, grad_a), (b, grad_b)):
+        numeric = scratch.numerical_gradient(lambda: float(np.sum(scratch.Add()([a, b]) * upstream)), array)
+        assert scratch.relative_error(analytic, numeric) < 1e-8
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
+    grad_a[...] = 0.0  # each input gets its own gradient array
+    assert np.abs(grad_b).sum() > 0
+
+
+def test_residual_is_add_of_x_and_the_block():
+    x = np.random.default_rng(6).normal(size=(2, 5, 5, 3)).astype(np.float32)
+    block = [scratch.Conv2D(3, 3, padding="same", seed=1), scratch.Activation("relu")]
+    residual = scratch.Residual(block)
+    h = x
+    for layer in block:
+        h = layer(h)
+    np.testing.assert_allclose(residual(x), scratch.Add()([x, h]), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("inputs, error, message", [
+    (np.zeros((2, 3)), TypeError, r"inputs must be a list of arrays"),
+    ([np.zeros((2, 3))], ValueError, r"at least 2 arrays"),
+    ([np.zeros((2, 3)), np.zeros((2, 4))], ValueError, r"inputs\[1\] has shape \(2, 4\)"),
+    ([np.zeros((2, 3)), np.array([["a"] * 3] * 2)], TypeError, r"inputs\[1\] must hold real numbers"),
+    ([np.zeros((2, 3)), np.full((2, 3), np.nan)], ValueError, r"inputs\[1\] contains 6 NaN"),
+])
+def test_bad_add_inputs(inputs, error, message):
+    with pytest.raises(error, match=message):
+        scratch.Add()(inputs)
+
+
+def test_add_backward_before_forward_and_bad_name():
+    with pytest.raises(ValueError, match="call forward before backward"):
+        scratch.Add().backward(np.zeros(3))
+    with pytest.raises(TypeError, match="name must be a str"):
+        scratch.Add(name=3)

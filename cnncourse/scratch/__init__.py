@@ -77,6 +77,7 @@ from .pooling import (
     max_pool2d_naive,
 )
 from .residual import Residual
+from .residual import Add  # the merge of a skip connection, keras.layers.Add
 from .schedules import CosineDecay, LearningRateSchedule
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     # layers
     "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
     "BatchNormalization", "Residual",
+    "Add",
     # losses, metrics, optimizers, model
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy", "get_loss",

@@ -19,6 +19,11 @@ small: that is why very deep residual networks still train.
 The block's weights are the wrapped layers' weights, in their order, which is Keras's
 order for the functional model above: ``get_weights()`` / ``set_weights()`` lists move
 between the two unchanged.
+
+``Add`` is the merge itself, ``keras.layers.Add``'s twin, for code that keeps the two paths
+by hand: ``Add()([x, h])`` sums equally shaped arrays, and ``backward(dy)`` hands ``dy``
+unchanged to every input, because d(a + b)/da = d(a + b)/db = I. ``Residual`` is that
+merge applied to ``[x, block(x)]``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import Layer
+from .validation import check_finite
 
 
 class Residual(Layer):
@@ -125,3 +131,58 @@ class Residual(Layer):
 
     def __repr__(self):
         return f"Residual(name={self.name!r}, block={[layer.name for layer in self.block]}, input_shape={self.input_shape})"
+
+
+class Add:
+    """Element-wise sum of a list of arrays, ``keras.layers.Add``'s twin: ``[x_1, ..., x_k] -> y``.
+
+    ``forward(inputs, training=False)`` (or ``Add()(inputs)``) takes a list or tuple of
+    ``k >= 2`` arrays of one shape ``(N, ...)`` and returns their sum, of that shape.
+    ``backward(dy)`` returns ``[dy, ..., dy]`` (``k`` copies): the gradient of a sum reaches
+    every input unchanged. ``Add`` has no weights (``params`` and ``grads`` are empty).
+
+    Unlike Keras, shapes are not broadcast: a skip connection whose two paths differ in
+    shape is a mistake, and gets a ValueError.
+    """
+
+    def __init__(self, name=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        self.name = name or "add"
+        self.params, self.grads = {}, {}
+        self._count = None
+
+    def forward(self, inputs, training=False):
+        """Sum of ``inputs``, a list of ``k >= 2`` arrays of one shape ``(N, ...)``; returns ``(N, ...)``."""
+        if isinstance(inputs, np.ndarray) or not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"{self.name}: inputs must be a list of arrays, e.g. Add()([x, h]), got {type(inputs).__name__}")
+        if len(inputs) < 2:
+            raise ValueError(f"{self.name}: inputs must hold at least 2 arrays to add, got {len(inputs)}")
+        arrays = []
+        for index, array in enumerate(inputs):
+            array = np.asarray(array)
+            if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+                raise TypeError(f"{self.name}: inputs[{index}] must hold real numbers, got dtype {array.dtype}")
+            if array.shape != np.shape(inputs[0]):
+                raise ValueError(f"{self.name}: every input must have the shape of inputs[0], {np.shape(inputs[0])}; "
+                                 f"inputs[{index}] has shape {array.shape}")
+            check_finite(array, f"{self.name}: inputs[{index}]")
+            arrays.append(array)
+        self._count = len(arrays)  # the backward pass returns one gradient per input
+        total = arrays[0].copy() if np.issubdtype(arrays[0].dtype, np.floating) else arrays[0].astype(np.float32)
+        for array in arrays[1:]:
+            total = total + array
+        return total
+
+    def __call__(self, inputs, training=False):
+        return self.forward(inputs, training)
+
+    def backward(self, dy):
+        """``[dy, ..., dy]``, one copy per input of the last ``forward``; ``dy`` has the output's shape."""
+        if self._count is None:
+            raise ValueError(f"{self.name}: call forward before backward")
+        dy = np.asarray(dy)
+        return [dy.copy() for _ in range(self._count)]
+
+    def __repr__(self):
+        return f"Add(name={self.name!r})"
