@@ -325,3 +325,74 @@ def synthetic_lesions(n: int, size: int = 28, seed: int = 0, lesion_fraction: fl
         image += rng.normal(0.0, 0.03, image.shape).astype(np.float32)
         images[index] = np.clip(image, 0.0, 1.0)
     return images, labels, masks
+
+
+# ----------------------------------------------------------------------------------
+# From loaded arrays to what the models and the chapters' experiments use
+# ----------------------------------------------------------------------------------
+
+
+def to_float_images(images) -> np.ndarray:
+    """Images as loaded, integers 0..255 of shape ``(N, H, W)``, to the models' input.
+
+    This is the course's one conversion from pixels to network input: divide by 255
+    and add a channel axis, so ``(N, H, W)`` uint8 becomes ``(N, H, W, 1)`` float32 in
+    [0, 1] (NHWC, as Keras and the NumPy engine expect).
+
+    Parameters
+    ----------
+    images : integer array ``(N, H, W)`` with values in 0..255 (uint8 as
+        ``load_pneumoniamnist`` returns them, or any integer dtype holding such values)
+
+    Returns
+    -------
+    float32 array ``(N, H, W, 1)`` with values in [0, 1]
+    """
+    array = np.asarray(images)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"images must hold integer pixel values 0..255 (uint8 as loaded), got dtype {array.dtype}; "
+                        "float images are already scaled and need no conversion")
+    if array.ndim != 3:
+        raise ValueError(f"images must have shape (N, H, W), got shape {array.shape}"
+                         + ("; for one image pass image[np.newaxis]" if array.ndim == 2 else ""))
+    if array.size and (array.min() < 0 or array.max() > 255):
+        raise ValueError(f"images must have values in 0..255, got values from {array.min()} to {array.max()}")
+    return (array[..., np.newaxis] / 255.0).astype(np.float32)
+
+
+def stratified_subset(images, labels, n: int, seed: int = 0):
+    """``n`` examples drawn without replacement, keeping the class balance of ``labels``.
+
+    The chapters' quick experiments train on such a subset of the training split. The
+    draw is scikit-learn's stratified ``train_test_split`` (``random_state=seed``); the
+    chosen indices are sorted, so the subset keeps the split's order.
+
+    Parameters
+    ----------
+    images : array ``(N, ...)``, any dtype (returned as it is, not converted)
+    labels : integer array ``(N,)``
+    n : int, ``2 <= n < N``, and at least one example of each class fits
+    seed : int, the draw's seed (the same seed gives the same subset)
+
+    Returns
+    -------
+    images : array ``(n, ...)``, the chosen rows of ``images``
+    labels : array ``(n,)``, their labels
+    """
+    from sklearn.model_selection import train_test_split
+
+    images, labels = np.asarray(images), np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be an integer array of shape (N,), got dtype {labels.dtype} "
+                         f"and shape {labels.shape}")
+    if images.ndim < 1 or len(images) != len(labels):
+        raise ValueError(f"images must have one row per label ({len(labels)}), got shape {images.shape}")
+    classes = np.unique(labels).size
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not classes <= n < len(labels):
+        raise ValueError(f"n must be an integer from {classes} (one per class) to {len(labels) - 1} "
+                         f"(fewer than the {len(labels)} examples), got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    chosen, _ = train_test_split(np.arange(len(labels)), train_size=int(n), stratify=labels, random_state=int(seed))
+    chosen = np.sort(chosen)
+    return images[chosen], labels[chosen]

@@ -338,3 +338,83 @@ def test_larger_size_downloads_its_own_url(no_env, monkeypatch):
     assert urls == [data.official_file(224)[1]]
     assert "pneumoniamnist_224.npz" in str(info.value) and "d6a3c71de1b945ea11211b03746c1fe1" in str(info.value)
     assert list(data.CACHE_DIR.iterdir()) == []
+
+
+# ---- to_float_images and stratified_subset: the chapters' shared helpers ----
+
+
+def test_to_float_images_scales_and_adds_a_channel():
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)  # (1, 2, 2)
+    out = data.to_float_images(images)
+    assert out.shape == (1, 2, 2, 1) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0, :, :, 0], [[0.0, 1.0], [0.2, 0.4]], rtol=1e-6)
+
+
+def test_to_float_images_accepts_other_integer_dtypes_in_range():
+    out = data.to_float_images(np.full((2, 3, 3), 255, dtype=np.int64))
+    assert out.shape == (2, 3, 3, 1) and out.dtype == np.float32 and np.all(out == 1.0)
+
+
+def test_to_float_images_keeps_its_input():
+    images = np.arange(8, dtype=np.uint8).reshape(2, 2, 2)
+    before = images.copy()
+    data.to_float_images(images)
+    np.testing.assert_array_equal(images, before)
+
+
+@pytest.mark.parametrize(
+    "images, error, words",
+    [
+        (np.zeros((2, 3, 3), np.float32), TypeError, "dtype float32"),
+        (np.zeros((2, 3, 3), bool), TypeError, "dtype bool"),
+        (np.zeros((3, 3), np.uint8), ValueError, "image[np.newaxis]"),
+        (np.zeros((2, 3, 3, 1), np.uint8), ValueError, "(N, H, W)"),
+        (np.full((1, 2, 2), 256, np.int64), ValueError, "0..255"),
+        (np.full((1, 2, 2), -1, np.int64), ValueError, "0..255"),
+    ],
+)
+def test_to_float_images_rejects_bad_input(images, error, words):
+    with pytest.raises(error, match="images") as info:
+        data.to_float_images(images)
+    assert words in str(info.value)
+
+
+def _balanced_labels(n_normal=30, n_pneumonia=70):
+    return np.array([0] * n_normal + [1] * n_pneumonia, dtype=np.int64)
+
+
+def test_stratified_subset_keeps_balance_order_and_rows():
+    labels = _balanced_labels()
+    images = np.arange(len(labels) * 4).reshape(len(labels), 2, 2)
+    small_images, small_labels = data.stratified_subset(images, labels, 20, seed=0)
+    assert small_images.shape == (20, 2, 2) and small_labels.shape == (20,)
+    assert np.bincount(small_labels).tolist() == [6, 14]  # 30 % / 70 %, as in the whole
+    rows = small_images[:, 0, 0] // 4  # each image's first pixel names its row
+    assert np.all(np.diff(rows) > 0)  # sorted: the split's order
+    np.testing.assert_array_equal(labels[rows], small_labels)
+
+
+def test_stratified_subset_is_reproducible_and_seeded():
+    labels = _balanced_labels()
+    images = np.arange(len(labels))
+    first = data.stratified_subset(images, labels, 20, seed=3)[0]
+    np.testing.assert_array_equal(first, data.stratified_subset(images, labels, 20, seed=3)[0])
+    assert not np.array_equal(first, data.stratified_subset(images, labels, 20, seed=4)[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"n": 100}, "n must be"),
+        ({"n": 1}, "n must be"),
+        ({"n": 2.5}, "n must be"),
+        ({"n": True}, "n must be"),
+        ({"n": 10, "seed": -1}, "seed must be"),
+        ({"n": 10, "labels": np.zeros(100)}, "labels must be"),
+        ({"n": 10, "images": np.zeros(99)}, "images must have one row per label"),
+    ],
+)
+def test_stratified_subset_rejects_bad_input(kwargs, words):
+    arguments = {"images": np.zeros(100), "labels": _balanced_labels()} | kwargs
+    with pytest.raises(ValueError, match=words):
+        data.stratified_subset(**arguments)
