@@ -1,0 +1,293 @@
+"""The Chinese edition: translations kept beside the English pages, checked, and built.
+
+Every page of the book (a notebook's markdown cells, or a Markdown page cut at its headings)
+is split into *units*. A unit's key is the SHA-256 of its English text (first 12 hex digits),
+so a translation stays attached to the exact English it was made from: edit the English and
+the old translation becomes *stale*, the new text *missing*.
+
+Translations live in ``i18n/zh/<page>.md``, one file per page, in the English order::
+
+    <!-- unit 1f3a9c0b2d4e -->
+    中文译文……
+
+    <!-- unit 77c0a1e2b3f4 untranslated -->
+    The English text, still to be translated (the word "untranslated" goes when it is done).
+
+Commands (run from the repository root)::
+
+    python scripts/translations.py status            # per page: units, translated, missing, stale
+    python scripts/translations.py skeleton [PAGE]   # add entries for missing units, in order;
+                                                     # stale entries move to the end, marked stale
+    python scripts/translations.py build OUT         # the Chinese source tree, ready for jupyter-book
+    python scripts/translations.py check             # exit 1 on any missing, stale or damaged unit
+
+Code cells and their outputs are copied unchanged, so the Chinese notebooks never need
+re-executing: nbval on the English ones covers their code. Maths, code spans, link targets,
+cross-reference targets, labels and directive lines must survive a translation intact
+(``invariants``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGE = "zh"
+I18N = ROOT / "i18n" / LANGUAGE
+ENTRY = re.compile(r"^<!-- unit ([0-9a-f]{12})( untranslated| stale)? -->$", re.MULTILINE)
+FENCE = re.compile(r"^(`{3,}|:{3,})")
+
+
+def unit_key(text: str) -> str:
+    """The key of an English unit: the first 12 hex digits of the SHA-256 of its text."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:12]
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """The pages of ``_toc.yml``, in order, without suffix (``book/intro``, ``chapters/03_convolution``)."""
+    return re.findall(r"^\s*(?:root|-\s*file):\s*(\S+)\s*$", toc_path.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def source_path(page: str) -> Path:
+    """The English source file of ``page`` (a notebook or a Markdown file)."""
+    for suffix in (".ipynb", ".md"):
+        path = ROOT / (page + suffix)
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"page {page!r}: neither {page}.ipynb nor {page}.md exists")
+
+
+def split_markdown(text: str) -> list[str]:
+    """Cut a Markdown page into units at its headings (outside fenced blocks)."""
+    units, current, fence = [], [], None
+    for line in text.splitlines():
+        match = FENCE.match(line.strip())
+        if match:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker == fence and line.strip() == marker:
+                fence = None
+        if fence is None and line.startswith("#") and current and any(part.strip() for part in current):
+            units.append("\n".join(current).strip("\n"))
+            current = []
+        current.append(line)
+    if any(part.strip() for part in current):
+        units.append("\n".join(current).strip("\n"))
+    return units
+
+
+def english_units(page: str) -> list[str]:
+    """The English units of ``page``, in order: markdown cells of a notebook, sections of a Markdown page."""
+    path = source_path(page)
+    if path.suffix == ".ipynb":
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        return ["".join(cell["source"]).strip("\n") for cell in notebook["cells"] if cell["cell_type"] == "markdown"]
+    return split_markdown(path.read_text(encoding="utf-8"))
+
+
+def translation_path(page: str) -> Path:
+    return I18N / (page + ".md")
+
+
+def read_translations(page: str) -> dict[str, tuple[str, str]]:
+    """``{key: (state, text)}`` of the page's translation file; state is ``""``, ``"untranslated"`` or ``"stale"``."""
+    path = translation_path(page)
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    entries = {}
+    matches = list(ENTRY.finditer(text))
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        entries[match.group(1)] = ((match.group(2) or "").strip(), text[match.end():end].strip("\n"))
+    return entries
+
+
+# --- what a translation must keep -------------------------------------------------------------
+
+_MATH_BLOCK = re.compile(r"\$\$.+?\$\$", re.DOTALL)
+_MATH_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(?:\\.|[^$\\\n])+?\$")
+_ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
+_CODE = re.compile(r"(?<![`}])(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
+_LABEL = re.compile(r"^\(([\w.:-]+)\)=\s*$", re.MULTILINE)
+_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{([\w:-]+)\}(.*)$", re.MULTILINE)
+_OPTION = re.compile(r"^\s*:([\w-]+):(.*)$", re.MULTILINE)
+_HEADING = re.compile(r"^(#{1,6}) ", re.MULTILINE)
+_TRANSLATABLE_OPTIONS = {"title", "alt", "caption"}
+# Directives whose argument is a label (kept) rather than a title (translated).
+_LABEL_ARGUMENT = {"solution", "solution-start", "solution-end", "exercise-start", "exercise-end", "math", "figure", "image"}
+
+
+def _code_blocks(text: str) -> tuple[list[str], str]:
+    """Plain fenced code blocks (```python and the like, not directives), and the text without them."""
+    blocks, kept, inside, fence = [], [], None, None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if inside is None:
+            match = re.match(r"^(`{3,}|~{3,})(?!\{)", stripped)
+            if match:
+                inside, fence = [line], match.group(1)
+                continue
+            kept.append(line)
+        else:
+            inside.append(line)
+            if stripped == fence:
+                blocks.append("\n".join(inside))
+                inside = None
+    if inside is not None:
+        blocks.append("\n".join(inside))
+    return blocks, "\n".join(kept)
+
+
+def invariants(text: str) -> collections.Counter:
+    """The parts of a unit that a translation must keep exactly, as a multiset of tagged strings."""
+    found = collections.Counter()
+    blocks, text = _code_blocks(text)
+    found.update(("code-block", block.strip()) for block in blocks)
+    for pattern, tag in ((_MATH_BLOCK, "math"),):
+        found.update((tag, " ".join(m.group(0).split())) for m in pattern.finditer(text))
+        text = pattern.sub(" ", text)
+    found.update(("math", m.group(0)) for m in _MATH_INLINE.finditer(text))
+    text = _MATH_INLINE.sub(" ", text)
+    for match in _ROLE.finditer(text):
+        role, content = match.groups()
+        target = re.search(r"<([^<>]+)>\s*$", content)
+        found[("role", role, target.group(1) if target else content)] += 1
+    text = _ROLE.sub(" ", text)
+    found.update(("code", m.group(2)) for m in _CODE.finditer(text))
+    text = _CODE.sub(" ", text)
+    found.update(("link", m.group(1)) for m in _LINK_TARGET.finditer(text))
+    found.update(("label", m.group(1)) for m in _LABEL.finditer(text))
+    for match in _DIRECTIVE.finditer(text):
+        fence, name, argument = match.groups()
+        found[("directive", fence, name, argument.strip() if name in _LABEL_ARGUMENT else "")] += 1
+    for match in _OPTION.finditer(text):
+        name, value = match.groups()
+        found[("option", name, "" if name in _TRANSLATABLE_OPTIONS else value.strip())] += 1
+    found.update(("heading", m.group(1)) for m in _HEADING.finditer(text))
+    return found
+
+
+def needs_translation(text: str) -> bool:
+    """False when a unit has no prose: only directive lines, labels, maths and code."""
+    rest = _code_blocks(text)[1]
+    for pattern in (_MATH_BLOCK, _MATH_INLINE, _ROLE, _CODE, _LABEL, _DIRECTIVE, _OPTION):
+        rest = pattern.sub(" ", rest)
+    return bool(re.search(r"[A-Za-z]{2,}", rest))
+
+
+def damage(english: str, translation: str) -> list[str]:
+    """What ``translation`` lost or added among ``english``'s invariants (empty when intact)."""
+    want, have = invariants(english), invariants(translation)
+    problems = [f"lost {item!r}" for item in (want - have)]
+    problems += [f"added {item!r}" for item in (have - want)]
+    return problems
+
+
+# --- status, skeleton, build ------------------------------------------------------------------
+
+
+def page_status(page: str) -> dict:
+    """Counts and lists for one page: units, translated, missing, stale and damaged units."""
+    units = english_units(page)
+    entries = read_translations(page)
+    keys = [unit_key(unit) for unit in units]
+    translated, missing, damaged = [], [], []
+    for index, (key, unit) in enumerate(zip(keys, units)):
+        state, text = entries.get(key, ("untranslated", ""))
+        if not needs_translation(unit) and key not in entries:
+            translated.append(index)
+        elif state:
+            missing.append((index, key, unit.splitlines()[0][:70] if unit else ""))
+        else:
+            problems = damage(unit, text)
+            (damaged.append((index, key, problems)) if problems else translated.append(index))
+    stale = [key for key, (state, _) in entries.items() if key not in set(keys)]
+    return {"page": page, "units": len(units), "translated": len(translated), "missing": missing, "stale": stale,
+            "damaged": damaged}
+
+
+def skeleton(page: str) -> Path:
+    """Rewrite ``i18n/zh/<page>.md`` in the English order, adding the missing units in English."""
+    units = english_units(page)
+    entries = read_translations(page)
+    keys, parts, seen = [unit_key(unit) for unit in units], [], set()
+    for key, unit in zip(keys, units):
+        if key in seen or (not needs_translation(unit) and key not in entries):
+            continue
+        seen.add(key)
+        state, text = entries.get(key, ("untranslated", unit))
+        if state == "stale":
+            state = "untranslated"
+        parts.append(f"<!-- unit {key}{' ' + state if state else ''} -->\n{text}\n")
+    for key, (state, text) in entries.items():
+        if key not in seen:
+            parts.append(f"<!-- unit {key} stale -->\n{text}\n")
+    path = translation_path(page)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def translate_unit(page: str, unit: str, entries: dict) -> str:
+    state, text = entries.get(unit_key(unit), ("untranslated", unit))
+    return text if not state else unit
+
+
+def translated_notebook(page: str) -> dict:
+    notebook = json.loads(source_path(page).read_text(encoding="utf-8"))
+    entries = read_translations(page)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = translate_unit(page, "".join(cell["source"]).strip("\n"), entries)
+            cell["source"] = text.splitlines(keepends=True)
+    return notebook
+
+
+def translated_markdown(page: str) -> str:
+    entries = read_translations(page)
+    return "\n\n".join(translate_unit(page, unit, entries) for unit in english_units(page)) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status")
+    commands.add_parser("check")
+    make = commands.add_parser("skeleton")
+    make.add_argument("pages", nargs="*")
+    args = parser.parse_args(argv)
+    pages = toc_pages()
+    if args.command == "skeleton":
+        for page in args.pages or pages:
+            if page not in pages:
+                parser.error(f"page {page!r} is not in _toc.yml; pages: {', '.join(pages)}")
+            print(skeleton(page).relative_to(ROOT))
+        return 0
+    bad = 0
+    for page in pages:
+        status = page_status(page)
+        bad += len(status["missing"]) + len(status["stale"]) + len(status["damaged"])
+        print(f"{page:32s} units {status['units']:3d}  translated {status['translated']:3d}  "
+              f"missing {len(status['missing']):3d}  stale {len(status['stale']):3d}  damaged {len(status['damaged']):3d}")
+        if args.command == "check":
+            for index, key, first in status["missing"]:
+                print(f"    missing unit {index} ({key}): {first}")
+            for key in status["stale"]:
+                print(f"    stale entry {key}")
+            for index, key, problems in status["damaged"]:
+                print(f"    damaged unit {index} ({key}): {'; '.join(problems[:4])}")
+    return 1 if (args.command == "check" and bad) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
