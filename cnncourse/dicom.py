@@ -39,6 +39,7 @@ __all__ = [
     "DicomError",
     "read_modality",
     "read_image",
+    "grey_image",
     "apply_window",
     "center_square_crop",
     "to_model_input",
@@ -494,7 +495,43 @@ def _file_voi(values: np.ndarray, view) -> np.ndarray:
     return np.clip((out - low) / (high - low), 0.0, 1.0)
 
 
-def _grey_image(ds, name: str, frame: int, window) -> np.ndarray:
+def _check_window(window):
+    if window is not None:
+        if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+            raise ValueError(f"window must be a (center, width) pair, got {window!r}")
+        _window_number(window[0], "window center"), _window_number(window[1], "window width")
+
+
+def grey_image(source, window=None, frame: int = 0) -> np.ndarray:
+    """The grey-scale pipeline of ``read_image`` for a MONOCHROME1 / MONOCHROME2 image.
+
+    Modality LUT (stored values to physical values), then a window (the one given, else
+    the file's own VOI LUT or window, else the ``PERCENTILES`` range without the Pixel
+    Padding Value), then MONOCHROME1 inverted so that brighter means denser.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pydicom.Dataset
+    window : (center, width), optional, in modality units (HU for CT)
+    frame : int, the frame of a multi-frame file (0-based)
+
+    Returns
+    -------
+    float32 array ``(H, W)`` with values in [0, 1].
+
+    Raises
+    ------
+    DicomError
+        For every file that cannot be used (see ``read_modality``), and for colour images
+        (``read_image(..., color="luminance")`` converts those).
+    """
+    _check_window(window)
+    ds = _load(source)
+    name = _name(source)
+    _check_image(ds, name)
+    frame = _check_frame(ds, frame, name)
+    if _photometric(ds) not in _GREY:
+        raise _colour_refusal(ds, name, "this grey-scale pipeline needs one value per pixel")
     raw = _decode(ds, name, index=frame)
     values = _modality_frame(ds, raw, frame)
     if not np.isfinite(values).all():
@@ -513,14 +550,14 @@ def _grey_image(ds, name: str, frame: int, window) -> np.ndarray:
             warnings.warn(
                 f"{name}: its own window / VOI LUT cannot be used ({error}); showing the "
                 f"{PERCENTILES[0]}–{PERCENTILES[1]} percentile range instead. Pass window=(center, width) to choose.",
-                stacklevel=3,
+                stacklevel=2,
             )
             image = _percentile_window(values, valid)
     else:
         image = _percentile_window(values, valid)
     if _photometric(ds) == "MONOCHROME1":  # MONOCHROME1: the minimum value is white
         image = 1.0 - image
-    return image
+    return image.astype(np.float32)
 
 
 def _colour_to_grey(ds, name: str, frame: int) -> np.ndarray:
@@ -583,20 +620,14 @@ def read_image(source, window=None, frame: int = 0, *, color: str = "refuse") ->
     """
     if color not in ("refuse", "luminance"):
         raise ValueError(f"color must be 'refuse' or 'luminance', got {color!r}")
-    if window is not None:
-        if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
-            raise ValueError(f"window must be a (center, width) pair, got {window!r}")
-        _window_number(window[0], "window center"), _window_number(window[1], "window width")
+    _check_window(window)
     ds = _load(source)
+    if _photometric(ds) in _GREY or color == "refuse":  # grey_image refuses colour images
+        return grey_image(ds, window, frame)
     name = _name(source)
     _check_image(ds, name)
     frame = _check_frame(ds, frame, name)
-    if _photometric(ds) in _GREY:
-        image = _grey_image(ds, name, frame, window)
-    elif color == "luminance":
-        image = _colour_to_grey(ds, name, frame)
-    else:
-        raise _colour_refusal(ds, name, "this grey-scale pipeline needs one value per pixel")
+    image = _colour_to_grey(ds, name, frame)
     return image.astype(np.float32)
 
 

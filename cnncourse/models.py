@@ -13,6 +13,7 @@ trained model across unchanged.
 from __future__ import annotations
 
 ENGINES = ("keras", "scratch")
+HEADS = ("flatten", "gap")
 
 
 def _check_args(engine, input_shape, num_classes):
@@ -26,7 +27,8 @@ def _check_args(engine, input_shape, num_classes):
         raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
 
 
-def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 10, seed: int | None = None):
+def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 10, seed: int | None = None,
+             head: str = "flatten"):
     """The seed's CNN, built and ready for ``set_weights``.
 
     Parameters
@@ -38,18 +40,28 @@ def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 
         Width of the softmax output ``(N, num_classes)``.
     seed : int, optional
         Seed of the weight initialisers, for reproducible models.
+    head : "flatten" or "gap"
+        ``"flatten"`` (the seed's) flattens the last feature maps ``(N, h, w, 64)`` to
+        ``(N, h * w * 64)``; ``"gap"`` averages each map instead
+        (``GlobalAveragePooling2D``, ``(N, 64)``), so the dense head no longer grows with
+        the image. ``"gap"`` is built in Keras only.
 
     Returns
     -------
-    A ``keras.Sequential`` (uncompiled) or a ``cnncourse.scratch.Sequential``.
+    A ``keras.Sequential`` (uncompiled) or a ``cnncourse.scratch.Sequential``, named
+    ``"seed_cnn"`` (``"seed_cnn_gap"`` with ``head="gap"``).
     """
     _check_args(engine, input_shape, num_classes)
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if head == "gap" and engine != "keras":
+        raise ValueError("head='gap' is built with engine='keras' only: the NumPy engine has no global average pooling")
     if engine == "keras":
-        return _seed_cnn_keras(tuple(input_shape), int(num_classes), seed)
+        return _seed_cnn_keras(tuple(input_shape), int(num_classes), seed, head)
     return _seed_cnn_scratch(tuple(input_shape), int(num_classes), seed)
 
 
-def _seed_cnn_keras(input_shape, num_classes, seed):
+def _seed_cnn_keras(input_shape, num_classes, seed, head="flatten"):
     from .backend import import_keras
 
     keras = import_keras()
@@ -65,11 +77,11 @@ def _seed_cnn_keras(input_shape, num_classes, seed):
             layers.Conv2D(64, (3, 3), activation="relu"),
             layers.MaxPooling2D((2, 2)),
             layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.Flatten(),
+            layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D(),
             layers.Dense(64, activation="relu"),
             layers.Dense(num_classes, activation="softmax"),
         ],
-        name="seed_cnn",
+        name="seed_cnn" if head == "flatten" else "seed_cnn_gap",
     )
 
 

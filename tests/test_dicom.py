@@ -585,3 +585,25 @@ def test_empty_image_is_not_a_black_model_input():
     for image in (np.zeros((0, 5), np.uint8), np.zeros((5, 0))):
         with pytest.raises(ValueError, match="at least one row and one column"):
             to_model_input(image)
+
+
+# ----------------------------------------------------------------------------- grey_image, the public pipeline
+
+
+@pytest.mark.parametrize("name, window", [("CT_small.dcm", None), ("CT_small.dcm", (-600, 1500)),
+                                          ("MR_small.dcm", None)])
+def test_grey_image_is_read_images_grey_pipeline(name, window):
+    image = dicom.grey_image(data_file(name), window=window)
+    assert image.dtype == np.float32 and image.ndim == 2 and 0.0 <= image.min() <= image.max() <= 1.0
+    np.testing.assert_array_equal(image, read_image(data_file(name), window=window))
+
+
+def test_grey_image_refuses_colour_and_bad_arguments():
+    with pytest.raises(DicomError, match=r"colour image .*color='luminance'"):
+        dicom.grey_image(data_file("examples_rgb_color.dcm"))
+    with pytest.raises(ValueError, match="window must be a"):
+        dicom.grey_image(data_file("CT_small.dcm"), window=(40,))
+    with pytest.raises(DicomError, match="frame"):
+        dicom.grey_image(data_file("CT_small.dcm"), frame=3)
+    with pytest.raises(TypeError, match="source must be"):
+        dicom.grey_image(3)

@@ -101,7 +101,28 @@ def test_one_training_step_agrees(optimizer):
     (dict(engine="torch"), r"engine must be one of \('keras', 'scratch'\), got 'torch'"),
     (dict(engine="scratch", input_shape=(28, 28)), r"input_shape must be \(height, width, channels\)"),
     (dict(engine="scratch", num_classes=1), "num_classes must be at least 2, got 1"),
+    (dict(engine="keras", head="avg"), r"head must be one of \('flatten', 'gap'\), got 'avg'"),
+    (dict(engine="scratch", head="gap"), "head='gap' is built with engine='keras' only"),
 ])
 def test_seed_cnn_rejects_bad_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
         seed_cnn(**arguments)
+
+
+def test_gap_head_replaces_flatten_and_keeps_the_body():
+    flatten = seed_cnn("keras", num_classes=2, seed=0)
+    gap = seed_cnn("keras", num_classes=2, seed=0, head="gap")
+    assert gap.name == "seed_cnn_gap" and flatten.name == "seed_cnn"
+    kinds = [type(layer).__name__ for layer in gap.layers]
+    assert kinds[5] == "GlobalAveragePooling2D" and kinds.count("Flatten") == 0
+    assert tuple(gap.layers[5].output.shape[1:]) == (64,)
+    # The same seed gives the same convolution body; only the first dense layer's input width differs.
+    for ours, theirs in zip(gap.get_weights()[:6], flatten.get_weights()[:6]):
+        np.testing.assert_array_equal(ours, theirs)
+    assert gap.count_params() == 92_802 - 576 * 64 + 64 * 64
+
+
+def test_gap_head_does_not_grow_with_the_image():
+    counts = {size: seed_cnn("keras", input_shape=(size, size, 1), num_classes=2, head="gap").count_params()
+              for size in (28, 64)}
+    assert counts[28] == counts[64]

@@ -1,0 +1,65 @@
+"""cnncourse.experiments.quick: the chapters' shared training loop and their mean ± sd."""
+
+import numpy as np
+import pytest
+
+from cnncourse.experiments.quick import mean_sd, train_tracked
+
+
+def _tiny_data(n=48, m=20):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(n + m, 28, 28, 1)).astype(np.float32)
+    y = np.arange(n + m) % 2
+    x[y == 1, 10:18, 10:18] += 0.5  # a bright square: something to learn
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+@pytest.mark.slow
+def test_train_tracked_records_each_epoch_and_repeats_itself():
+    pytest.importorskip("keras")
+    x, y, x_val, y_val = _tiny_data()
+    calls = []
+
+    def probe(model):
+        calls.append(1)
+        return [len(model.layers), 7.0]
+
+    first = train_tracked(x, y, x_val, y_val, seed=0, optimizer="adam", epochs=2, batch_size=16, probes={"p": probe})
+    assert first["loss"].shape == (2,) and first["val_auc"].shape == (2,)
+    assert first["val_prob"].shape == (20,) and np.all((0 <= first["val_prob"]) & (first["val_prob"] <= 1))
+    assert first["p"].shape == (3, 2) and len(calls) == 3  # initial weights + 2 epochs
+    assert isinstance(first["seed"], int) and first["seconds"] >= 0
+    again = train_tracked(x, y, x_val, y_val, seed=0, optimizer="adam", epochs=2, batch_size=16)
+    np.testing.assert_allclose(again["loss"], first["loss"], rtol=1e-5)  # same weights, same batches
+
+
+@pytest.mark.parametrize("change, error, words", [
+    ({"x_train": np.zeros((48, 28, 28), np.float32)}, ValueError, "x_train must be float32 images"),
+    ({"x_val": np.zeros((20, 28, 28, 1))}, ValueError, "x_val must be float32 images"),
+    ({"x_val": np.zeros((20, 14, 14, 1), np.float32)}, ValueError, "must have the shape of x_train"),
+    ({"y_train": np.zeros(47)}, ValueError, "y_train must have one target per image"),
+    ({"y_val": np.full(20, 2)}, ValueError, "y_val must be 0/1 labels"),
+    ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
+    ({"epochs": 0}, ValueError, "epochs must be an integer >= 1"),
+    ({"batch_size": 2.5}, ValueError, "batch_size must be an integer"),
+    ({"probes": {"p": 3}}, TypeError, "probes must map names to functions"),
+])
+def test_train_tracked_rejects_bad_arguments_before_training(change, error, words):
+    x, y, x_val, y_val = _tiny_data()
+    arguments = dict(x_train=x, y_train=y, x_val=x_val, y_val=y_val, seed=0, optimizer="adam") | change
+    with pytest.raises(error, match=words):
+        train_tracked(**arguments)
+
+
+def test_mean_sd_uses_the_sample_sd():
+    assert mean_sd([1.0, 2.0, 3.0]) == "2.000 ± 1.000"
+    assert mean_sd(np.array([0.5, 0.5]), digits=1) == "0.5 ± 0.0"
+
+
+@pytest.mark.parametrize("values, digits, words", [
+    ([1.0], 3, "two or more"), ([[1.0, 2.0]], 3, "two or more"), ([1.0, np.nan], 3, "finite"),
+    ([1.0, 2.0], -1, "digits must be"),
+])
+def test_mean_sd_rejects_bad_arguments(values, digits, words):
+    with pytest.raises(ValueError, match=words):
+        mean_sd(values, digits)
