@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "call_candidate"]
+__all__ = ["ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "is_close", "call_candidate"]
 
 
 class ExerciseFailed(AssertionError):
@@ -165,6 +165,21 @@ def _describe(value) -> str:
         return f"the function {getattr(value, '__name__', type(value).__name__)}"
     text = f"{type(value).__name__} {value!r}"
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+def is_close(received, expected, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
+    """Whether ``received`` is an array of ``expected``'s shape and values (False for anything unreadable).
+
+    The checkers use it to recognise a typical mistake (a flipped kernel, a mean for a
+    sum) and say so, before ``assert_close`` reports the plain difference.
+    """
+    try:
+        received_array = np.asarray(received, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    expected_array = np.asarray(expected, dtype=np.float64)
+    return received_array.shape == expected_array.shape and bool(
+        np.allclose(received_array, expected_array, rtol=rtol, atol=atol, equal_nan=False))
 
 
 def assert_close(received, expected, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:

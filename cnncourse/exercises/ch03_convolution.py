@@ -8,7 +8,7 @@ import numpy as np
 
 from ..scratch import conv2d, conv2d_backward
 from ..scratch.padding import output_length
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, is_close, register
 
 CHAPTER = "03_convolution"
 
@@ -16,14 +16,6 @@ CHAPTER = "03_convolution"
 def _cross_correlate(image, kernel, stride=1):
     """The seed's formula with a stride, for one channel: ``image (H, W)``, ``kernel (P, Q)`` -> 2-D array."""
     return conv2d(image[None, :, :, None], kernel[:, :, None, None], strides=stride)[0, :, :, 0]
-
-
-def _close(received, expected) -> bool:
-    try:
-        received = np.asarray(received, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return received.shape == expected.shape and np.allclose(received, expected, rtol=1e-5, atol=1e-6)
 
 
 def _cases():
@@ -48,12 +40,12 @@ def _check_conv2d_stride(candidate):
                 f"{what}: expected an output of shape {expected.shape}, received {received_shape}. "
                 f"A 'valid' output has floor((H - P) / stride) + 1 rows and floor((W - Q) / stride) + 1 columns."
             )
-        if _close(received, _cross_correlate(image, kernel[::-1, ::-1], stride)):
+        if is_close(received, _cross_correlate(image, kernel[::-1, ::-1], stride)):
             raise ExerciseFailed(
                 f"{what}: your result is the true convolution (the kernel flipped). The seed's formula, "
                 f"like Keras, multiplies x(i*s + p, j*s + q) by k(p, q) without flipping the kernel."
             )
-        if stride > 1 and _close(received, _cross_correlate(image, kernel)[: expected.shape[0], : expected.shape[1]]):
+        if stride > 1 and is_close(received, _cross_correlate(image, kernel)[: expected.shape[0], : expected.shape[1]]):
             raise ExerciseFailed(
                 f"{what}: your windows move one pixel at a time. With a stride s the window of "
                 f"output (i, j) starts at row i*s and column j*s."
@@ -88,10 +80,10 @@ def _check_true_convolution(candidate):
                 f"{what}: expected an output of shape {expected.shape} ('valid': H - P + 1 by W - Q + 1), "
                 f"received {np.shape(received)}"
             )
-        if _close(received, _cross_correlate(image, kernel)):
+        if is_close(received, _cross_correlate(image, kernel)):
             raise ExerciseFailed(f"{what}: your result is the cross-correlation (the seed's formula); flip the kernel.")
         for flipped, axis in ((kernel[::-1, :], "rows"), (kernel[:, ::-1], "columns")):
-            if _close(received, _cross_correlate(image, flipped)):
+            if is_close(received, _cross_correlate(image, flipped)):
                 raise ExerciseFailed(f"{what}: you flipped the kernel's {axis} only; convolution flips both axes.")
         assert_close(received, expected, what=what)
 
@@ -145,7 +137,7 @@ def _check_conv_backward(candidate):
                 f"received {np.shape(dbias)}.{hint}"
             )
         positions = dy.shape[0] * dy.shape[1] * dy.shape[2]
-        if positions > 1 and _close(dbias, expected_dbias / positions):
+        if positions > 1 and is_close(dbias, expected_dbias / positions):
             raise ExerciseFailed(
                 f"{what}: dbias is the mean of dy; it must be the sum over the batch and every position "
                 f"(the bias is added to every output pixel, so each one sends its gradient back to it)."
@@ -156,7 +148,7 @@ def _check_conv_backward(candidate):
             raise ExerciseFailed(
                 f"{what}: dkernel must have the kernel's shape {expected_dkernel.shape}, received {np.shape(dkernel)}."
             )
-        if _close(dkernel, expected_dkernel[::-1, ::-1]):
+        if is_close(dkernel, expected_dkernel[::-1, ::-1]):
             raise ExerciseFailed(
                 f"{what}: dkernel is flipped. dk(p, q) = sum over i, j of dy(i, j) * x(i + p, j + q): the input "
                 f"correlated with dy, with no flip."
@@ -168,7 +160,7 @@ def _check_conv_backward(candidate):
                 f"{what}: dx must have x's shape {expected_dx.shape}, received {np.shape(dx)}. Every input pixel "
                 f"gets the sum of the gradients of the outputs whose windows contain it."
             )
-        if _close(dx, conv2d_backward(dy, x, kernel[::-1, ::-1])[0]):
+        if is_close(dx, conv2d_backward(dy, x, kernel[::-1, ::-1])[0]):
             raise ExerciseFailed(
                 f"{what}: dx is missing the kernel flip. Pixel x(r, c) met weight k(p, q) in output "
                 f"y(r - p, c - q), so dx(r, c) = sum over p, q of dy(r - p, c - q) * k(p, q): the seed's formula "

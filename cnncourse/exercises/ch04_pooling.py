@@ -8,7 +8,7 @@ work on one grey image, a 2-D array ``(H, W)``, with a square window.
 import numpy as np
 
 from ..scratch import avg_pool2d, max_pool2d, max_pool2d_backward
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, is_close, register
 
 CHAPTER = "04_pooling"
 
@@ -29,11 +29,6 @@ def _pool(image, pool_size, stride, mode):
 def _require_result(received, what):
     if received is None:
         raise ExerciseFailed(f"{what}: received None. Does your function `return` its result?")
-
-
-def _close(received, expected) -> bool:
-    received = np.asarray(received, dtype=np.float64)
-    return received.shape == expected.shape and np.allclose(received, expected, rtol=1e-5, atol=1e-6)
 
 
 def _images():
@@ -68,9 +63,9 @@ def _check_pool2d(candidate):
                     f"(floor((H - pool_size) / stride) + 1 rows, the same for columns), received {received_shape}.{hint}"
                 )
             other = "average" if mode == "max" else "max"
-            if _close(received, _pool(image, pool_size, stride, other)):
+            if is_close(received, _pool(image, pool_size, stride, other)):
                 raise ExerciseFailed(f"{what}: your result is {other} pooling; mode={mode!r} asks for {mode} pooling.")
-            if mode == "average" and _close(received, _pool(image, pool_size, stride, mode) * pool_size * pool_size):
+            if mode == "average" and is_close(received, _pool(image, pool_size, stride, mode) * pool_size * pool_size):
                 raise ExerciseFailed(
                     f"{what}: your result is the sum of each window; divide by the window's "
                     f"{pool_size}·{pool_size} = {pool_size * pool_size} pixels for the mean."
@@ -113,13 +108,13 @@ def _check_max_pool_backward(candidate):
                 f"{what}: expected dx of the input's shape {expected.shape}, received {np.shape(received)}. "
                 f"The gradient w.r.t. x has one entry per input pixel."
             )
-        if _close(received, _avg_backward(dy, image, pool_size, stride)):
+        if is_close(received, _avg_backward(dy, image, pool_size, stride)):
             raise ExerciseFailed(
                 f"{what}: you shared each gradient equally over its window: that is average pooling's backward "
                 f"pass. Max pooling's output depends only on the window's maximum, so the whole dy(i, j) goes "
                 f"to that one pixel and the others get 0."
             )
-        if stride < pool_size and _close(received, _max_backward_overwriting(dy, image, pool_size, stride)):
+        if stride < pool_size and is_close(received, _max_backward_overwriting(dy, image, pool_size, stride)):
             raise ExerciseFailed(
                 f"{what}: with stride {stride} < pool_size {pool_size} the windows overlap, and a pixel can be "
                 f"the maximum of several windows. It must receive the sum of their gradients: add (+=) "

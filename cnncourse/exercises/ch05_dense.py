@@ -8,17 +8,9 @@ The students work in Keras's layout: a batch ``x (N, in)`` as rows, a kernel
 import numpy as np
 
 from ..scratch import Dense, softmax
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, is_close, register
 
 CHAPTER = "05_dense"
-
-
-def _close(received, expected) -> bool:
-    try:
-        received = np.asarray(received, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return received.shape == expected.shape and np.allclose(received, expected, rtol=1e-5, atol=1e-6)
 
 
 def _dense_cases():
@@ -53,7 +45,7 @@ def _check_dense_backward(candidate):
 
         if dkernel is None or np.shape(dkernel) != expected_dkernel.shape:
             hint = ""
-            if _close(dkernel, expected_dkernel.T):
+            if is_close(dkernel, expected_dkernel.T):
                 hint = (" You computed dz.T @ x, the gradient of the seed's W (out, in). Keras stores the kernel as "
                         "(in, out) = W.T, and its gradient has the kernel's shape: x.T @ dz.")
             raise ExerciseFailed(
@@ -66,7 +58,7 @@ def _check_dense_backward(candidate):
                 f"{what}: dbias has shape {np.shape(dbias)}, one row per sample. The same bias is added to every "
                 f"sample, so its gradient is the sum of dz over the batch axis: shape {expected_dbias.shape}."
             )
-        if x.shape[0] > 1 and _close(dbias, expected_dbias / x.shape[0]):
+        if x.shape[0] > 1 and is_close(dbias, expected_dbias / x.shape[0]):
             raise ExerciseFailed(
                 f"{what}: dbias is the mean of dz over the batch; it must be the sum (any averaging is already "
                 f"in dz, which comes from the loss)."
@@ -108,7 +100,7 @@ def _check_softmax(candidate):
                 f"{what}: your result contains NaN or inf: exp(1000) overflows. Subtract each row's maximum "
                 f"from the logits first: softmax(z) = softmax(z - max(z)), and the largest exponent is then exp(0) = 1."
             )
-        if z.ndim > 1 and _close(received_array, np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=0, keepdims=True)):
+        if z.ndim > 1 and is_close(received_array, np.exp(z - z.max()) / np.exp(z - z.max()).sum(axis=0, keepdims=True)):
             raise ExerciseFailed(f"{what}: you normalised over the first axis; softmax works over the last (each row sums to 1).")
         if z.ndim > 1 and not np.allclose(received_array.sum(axis=-1), 1.0, atol=1e-6):
             raise ExerciseFailed(f"{what}: the probabilities over the last axis must sum to 1; yours sum to "

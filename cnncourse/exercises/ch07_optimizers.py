@@ -6,7 +6,7 @@ which the tests compare with Keras step by step, and NumPy's eigenvalues.
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, is_close, register
 
 CHAPTER = "07_optimizers"
 
@@ -22,15 +22,6 @@ def _as_tuple(received, what, names):
     if not isinstance(received, (tuple, list)) or len(received) != len(names.strip("()").split(",")):
         raise ExerciseFailed(f"{what}: return a tuple {names}, received {type(received).__name__} {received!r}"[:300])
     return received
-
-
-def _matches(received, expected) -> bool:
-    """Whether ``received`` is an array of ``expected``'s shape and values (False for anything unreadable)."""
-    try:
-        values = np.asarray(received, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return values.shape == np.shape(expected) and bool(np.allclose(values, expected, rtol=1e-7, atol=1e-14))
 
 
 @register("momentum_step", CHAPTER, "one step of gradient descent with momentum, Keras's rule (theta, velocity)")
@@ -49,7 +40,7 @@ def _check_momentum_step(candidate):
             before = expected_theta.copy()
             reference.apply_gradients([(gradient, expected_theta)])
             expected_velocity = expected_theta - before  # without Nesterov, theta += v
-            if momentum and step == 1 and _matches(velocity, gradient):
+            if momentum and step == 1 and is_close(velocity, gradient, rtol=1e-7, atol=1e-14):
                 raise ExerciseFailed(f"{what}: your velocity is the gradient itself (PyTorch's convention). Keras's "
                                      "velocity includes the step: v = momentum * v - learning_rate * g, then theta += v")
             assert_close(theta, expected_theta, what=f"{what}: theta", rtol=1e-6, atol=1e-8)
@@ -76,7 +67,7 @@ def _check_adam_step(candidate):
             expected_m = beta_1 * expected_m + (1 - beta_1) * gradient
             expected_v = beta_2 * expected_v + (1 - beta_2) * gradient**2
             for name, array, raw, bias in (("m", m, expected_m, beta_1), ("v", v, expected_v, beta_2)):
-                if _matches(array, raw / (1 - bias**step)):
+                if is_close(array, raw / (1 - bias**step), rtol=1e-7, atol=1e-14):
                     raise ExerciseFailed(f"{what}: return the raw moment {name}, not its bias-corrected "
                                          f"{name}_hat: the raw one is what the next step updates")
                 assert_close(array, raw, what=f"{what}: moment {name}", rtol=1e-7, atol=1e-14)
