@@ -10,7 +10,9 @@ pneumonia); a **threshold** turns scores into decisions. The functions here take
 and compute what a clinician asks about a test: how many diseased patients it finds
 (sensitivity), how many healthy ones it clears (specificity), how far a positive or
 negative result can be trusted (PPV, NPV), the threshold-free ROC AUC, bootstrap
-confidence intervals and a calibration (reliability) table.
+confidence intervals, whether one model ranks the same test images better than another
+(a paired bootstrap of the AUC difference, DeLong's test) and a calibration (reliability)
+table.
 
 scikit-learn (``roc_auc_score``, ``roc_curve``, ``confusion_matrix``) is the reference
 implementation; the few formulas written here are tested against it.
@@ -18,16 +20,20 @@ implementation; the few formulas written here are tested against it.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
 __all__ = [
+    "validate_labels",
     "validate_binary",
     "confusion",
     "binary_report",
     "choose_threshold",
     "bootstrap_ci",
+    "paired_bootstrap_auc",
+    "delong_test",
     "calibration_bins",
     "majority_baseline",
     "THRESHOLD_RULES",
@@ -36,8 +42,23 @@ __all__ = [
 THRESHOLD_RULES = ("youden", "balanced_accuracy", "accuracy", "sensitivity")
 
 
-def _check_labels(values, name: str) -> np.ndarray:
-    """``values`` as int64 labels of shape (N,), each 0 or 1; a column (N, 1) is flattened."""
+def validate_labels(values, name: str = "y_true") -> np.ndarray:
+    """Check binary labels and return them as int64 of shape (N,).
+
+    Parameters
+    ----------
+    values : array-like of shape (N,) or a column (N, 1), each 0 or 1 (integers, booleans,
+        or floats equal to 0.0 / 1.0)
+    name : the argument's name, used in error messages
+
+    Returns
+    -------
+    int64 array of shape (N,)
+
+    Raises
+    ------
+    ValueError on a wrong rank or a value other than 0 and 1; TypeError on non-numeric labels.
+    """
     labels = np.asarray(values)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -77,7 +98,7 @@ def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.
         raise TypeError(f"{scores_name} must be numeric, got {type(scores).__name__}") from None
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    labels = _check_labels(y_true, "y_true")
+    labels = validate_labels(y_true, "y_true")
     if values.ndim != 1:
         raise ValueError(
             f"{scores_name} must have shape (N,) (one score per image, e.g. probabilities[:, 1]), "
@@ -113,7 +134,7 @@ def confusion(y_true, y_pred) -> np.ndarray:
     """
     from sklearn.metrics import confusion_matrix
 
-    labels, decisions = _check_labels(y_true, "y_true"), _check_labels(y_pred, "y_pred")
+    labels, decisions = validate_labels(y_true, "y_true"), validate_labels(y_pred, "y_pred")
     if decisions.shape != labels.shape:
         raise ValueError(f"y_true and y_pred must have the same shape, got {labels.shape} and {decisions.shape}")
     return confusion_matrix(labels, decisions, labels=[0, 1]).astype(np.int64)
@@ -264,6 +285,136 @@ def bootstrap_ci(
     return float(metric(labels, values)), float(lower), float(upper)
 
 
+def _validate_pair(y_true, scores_a, scores_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels (N,) and two models' scores (N,) on the same images, both classes present."""
+    labels, values_a = validate_binary(y_true, scores_a, scores_name="scores_a")
+    _, values_b = validate_binary(labels, scores_b, scores_name="scores_b")
+    if len(np.unique(labels)) < 2:
+        raise ValueError(f"y_true must contain both classes to compute an AUC, got only class {int(labels[0])}")
+    return labels, values_a, values_b
+
+
+def _midranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n along the last axis, ties sharing their mean rank; shape of ``values``."""
+    from scipy.stats import rankdata
+
+    return rankdata(values, axis=-1)
+
+
+def paired_bootstrap_auc(y_true, scores_a, scores_b, n_resamples: int = 2000, confidence: float = 0.95,
+                         seed: int = 0) -> dict:
+    """Paired bootstrap of the ROC-AUC difference of two models scored on the same images.
+
+    Each resample draws the same image indices for both models (with replacement, within
+    each class, so that every resample keeps the numbers of positives and negatives), and
+    records ``AUC_a - AUC_b`` on it. Because both models see the same resampled images,
+    what the images have in common (easy and hard cases) cancels in the difference, and
+    the interval is much narrower than the two separate AUC intervals would suggest.
+
+    Parameters
+    ----------
+    y_true : (N,) labels in {0, 1}; both classes must be present
+    scores_a, scores_b : (N,) finite scores of model a and model b on the same N images
+    n_resamples : int >= 10
+    confidence : float in (0, 1), the interval's coverage
+    seed : int, seed of ``numpy.random.default_rng``
+
+    Returns
+    -------
+    dict with floats ``auc_a``, ``auc_b``, ``difference`` (``auc_a - auc_b`` on the full data,
+    as scikit-learn's ``roc_auc_score`` computes them), ``lower`` and ``upper`` (the
+    percentile interval of the resampled differences), ``standard_error`` (their standard
+    deviation), ``p_value`` (two-sided: twice the smaller fraction of resampled
+    differences on either side of 0, at most 1), ``confidence`` and the int ``n_resamples``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels, values_a, values_b = _validate_pair(y_true, scores_a, scores_b)
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 10:
+        raise ValueError(f"n_resamples must be an integer of at least 10, got {n_resamples!r}")
+    if not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    rng = np.random.default_rng(seed)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    n_positive, n_negative = positives.size, negatives.size
+    differences = np.empty(int(n_resamples))
+    chunk = max(1, 2_000_000 // len(labels))  # resamples per block: bounded memory for large N
+    for start in range(0, int(n_resamples), chunk):
+        count = min(chunk, int(n_resamples) - start)
+        # (count, N) indices, positives first: the same rows index both models.
+        index = np.concatenate([rng.choice(positives, (count, n_positive)), rng.choice(negatives, (count, n_negative))],
+                               axis=1)
+        aucs = []
+        for values in (values_a, values_b):
+            ranks = _midranks(values[index])
+            # Mann-Whitney: AUC = (sum of the positives' ranks - n+(n+ + 1)/2) / (n+ n-).
+            aucs.append((ranks[:, :n_positive].sum(axis=1) - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
+        differences[start:start + count] = aucs[0] - aucs[1]
+    alpha = (1 - confidence) / 2
+    lower, upper = np.quantile(differences, [alpha, 1 - alpha])
+    auc_a, auc_b = float(roc_auc_score(labels, values_a)), float(roc_auc_score(labels, values_b))
+    p_value = min(1.0, 2 * min(np.mean(differences <= 0), np.mean(differences >= 0)))
+    return {
+        "auc_a": auc_a,
+        "auc_b": auc_b,
+        "difference": auc_a - auc_b,
+        "lower": float(lower),
+        "upper": float(upper),
+        "standard_error": float(np.std(differences, ddof=1)),
+        "p_value": float(p_value),
+        "confidence": float(confidence),
+        "n_resamples": int(n_resamples),
+    }
+
+
+def delong_test(y_true, scores_a, scores_b) -> dict:
+    """DeLong's test of two correlated ROC AUCs (two models scored on the same images).
+
+    DeLong, DeLong and Clarke-Pearson (1988): each AUC is a Mann-Whitney statistic, the mean
+    of ``psi(x, y)`` over (positive score x, negative score y) pairs, with ``psi = 1`` if
+    ``x > y``, 1/2 on a tie, 0 otherwise. Its *structural components* (each positive's
+    mean psi over the negatives, ``V10`` (N+,), and each negative's mean over the
+    positives, ``V01`` (N-,)) give the covariance of the two AUCs,
+    ``S = cov(V10) / N+ + cov(V01) / N-`` (2 x 2), and the difference is tested with
+    ``z = (AUC_a - AUC_b) / sqrt(S_aa + S_bb - 2 S_ab)`` against a standard normal.
+
+    Parameters
+    ----------
+    y_true : (N,) labels in {0, 1}; both classes must be present
+    scores_a, scores_b : (N,) finite scores of the two models on the same N images
+
+    Returns
+    -------
+    dict with floats ``auc_a``, ``auc_b``, ``difference`` (``auc_a - auc_b``),
+    ``standard_error`` (of the difference), ``z`` and ``p_value`` (two-sided). Identical
+    scores give difference 0, standard error 0, z 0 and p-value 1.
+    """
+    labels, values_a, values_b = _validate_pair(y_true, scores_a, scores_b)
+    positive = labels == 1
+    n_positive, n_negative = int(positive.sum()), int((~positive).sum())
+    v10, v01 = [], []
+    for values in (values_a, values_b):
+        all_ranks = _midranks(values)
+        positive_ranks = _midranks(values[positive])
+        negative_ranks = _midranks(values[~positive])
+        # Rank among all minus rank within its own class = how many of the other class lie below (ties: 1/2).
+        v10.append((all_ranks[positive] - positive_ranks) / n_negative)
+        v01.append(1 - (all_ranks[~positive] - negative_ranks) / n_positive)
+    v10, v01 = np.array(v10), np.array(v01)  # (2, N+), (2, N-)
+    auc = v10.mean(axis=1)
+    covariance = np.cov(v10) / n_positive + np.cov(v01) / n_negative  # (2, 2)
+    variance = max(float(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1]), 0.0)
+    difference = float(auc[0] - auc[1])
+    standard_error = float(np.sqrt(variance))
+    if standard_error == 0.0:
+        z, p_value = (0.0, 1.0) if difference == 0.0 else (float(np.sign(difference) * np.inf), 0.0)
+    else:
+        z = difference / standard_error
+        p_value = float(math.erfc(abs(z) / math.sqrt(2)))  # 2 * (1 - Phi(|z|))
+    return {"auc_a": float(auc[0]), "auc_b": float(auc[1]), "difference": difference,
+            "standard_error": standard_error, "z": float(z), "p_value": p_value}
+
+
 def calibration_bins(y_true, probabilities, n_bins: int = 10) -> dict:
     """A reliability table: mean predicted probability vs observed frequency per bin.
 
@@ -312,7 +463,7 @@ def majority_baseline(y_train, y_test) -> dict:
     ``binary_report`` of the constant score on ``y_test`` (AUC 0.5 when both classes are
     present in ``y_test``), plus ``majority_class``.
     """
-    train_labels, test_labels = _check_labels(y_train, "y_train"), _check_labels(y_test, "y_test")
+    train_labels, test_labels = validate_labels(y_train, "y_train"), validate_labels(y_test, "y_test")
     if train_labels.size == 0 or test_labels.size == 0:
         raise ValueError("y_train and y_test must not be empty")
     majority_class = int(np.bincount(train_labels, minlength=2).argmax())

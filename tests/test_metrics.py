@@ -18,8 +18,11 @@ from cnncourse.metrics import (
     calibration_bins,
     choose_threshold,
     confusion,
+    delong_test,
     majority_baseline,
+    paired_bootstrap_auc,
     validate_binary,
+    validate_labels,
 )
 
 # Ten patients, hand-labelled: at threshold 0.5 the decisions are
@@ -178,3 +181,123 @@ def test_confusion_and_baseline_name_the_bad_argument():
         confusion([0, 1, 1], [0, 1])
     with pytest.raises(ValueError, match="y_train"):
         majority_baseline([0, 2], [0, 1])
+
+
+def _two_models(n=400, seed=0):
+    """Labels (n,) and two correlated models' scores (n,): b is a noisier copy of a."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    labels[:2] = (0, 1)
+    scores_a = rng.normal(1.5 * labels, 1.0)
+    return labels, scores_a, scores_a + rng.normal(0, 0.8, n)
+
+
+def test_validate_labels_is_public_and_names_the_argument():
+    assert validate_labels([[0], [1], [1]], "y_val").tolist() == [0, 1, 1]
+    assert validate_labels(np.array([True, False])).dtype == np.int64
+    with pytest.raises(ValueError, match="y_val must contain only 0 and 1"):
+        validate_labels([0, 2], "y_val")
+    with pytest.raises(ValueError, match=r"labels must have shape \(N,\)"):
+        validate_labels(np.zeros((2, 2)), "labels")
+    with pytest.raises(TypeError, match="numeric labels"):
+        validate_labels(np.array(["a", "b"]), "labels")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_paired_bootstrap_point_estimate_is_sklearns_difference(seed):
+    labels, scores_a, scores_b = _two_models(seed=seed)
+    result = paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=200, seed=seed)
+    assert result["auc_a"] == roc_auc_score(labels, scores_a)
+    assert result["auc_b"] == roc_auc_score(labels, scores_b)
+    assert result["difference"] == pytest.approx(roc_auc_score(labels, scores_a) - roc_auc_score(labels, scores_b))
+    assert result["lower"] <= result["difference"] <= result["upper"]
+    assert result["n_resamples"] == 200 and result["confidence"] == 0.95
+
+
+def test_paired_bootstrap_resamples_auc_as_sklearn_does():
+    # The rank formula used per resample equals roc_auc_score, ties included.
+    labels, scores_a, _ = _two_models(n=60)
+    tied = np.round(scores_a)  # many ties
+    result = paired_bootstrap_auc(labels, tied, np.zeros_like(tied), n_resamples=10)
+    assert result["auc_a"] == pytest.approx(roc_auc_score(labels, tied)) and result["auc_b"] == 0.5
+    # A constant model has AUC 0.5 in every resample, so the differences are AUC_a(resample) - 0.5.
+    rng = np.random.default_rng(0)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    index = np.concatenate([rng.choice(positives, (10, positives.size)), rng.choice(negatives, (10, negatives.size))], 1)
+    by_sklearn = np.array([roc_auc_score(labels[row], tied[row]) for row in index]) - 0.5
+    alpha = 0.025
+    assert result["lower"] == pytest.approx(np.quantile(by_sklearn, alpha))
+    assert result["upper"] == pytest.approx(np.quantile(by_sklearn, 1 - alpha))
+
+
+def test_paired_bootstrap_is_deterministic_for_a_seed():
+    labels, scores_a, scores_b = _two_models()
+    first = paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=300, seed=5)
+    assert first == paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=300, seed=5)
+    assert first["lower"] != paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=300, seed=6)["lower"]
+
+
+def test_identical_scores_differ_by_zero():
+    labels, scores_a, _ = _two_models()
+    result = paired_bootstrap_auc(labels, scores_a, scores_a.copy(), n_resamples=100)
+    assert result["difference"] == 0 and result["lower"] == 0 and result["upper"] == 0
+    assert result["standard_error"] == 0 and result["p_value"] == 1
+    delong = delong_test(labels, scores_a, scores_a.copy())
+    assert delong["difference"] == 0 and delong["standard_error"] == 0 and delong["z"] == 0 and delong["p_value"] == 1
+
+
+def test_paired_interval_is_narrower_than_unpaired_and_agrees_with_delong():
+    labels, scores_a, scores_b = _two_models(n=600)
+    paired = paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=2000, seed=0)
+    delong = delong_test(labels, scores_a, scores_b)
+    assert delong["auc_a"] == pytest.approx(roc_auc_score(labels, scores_a))
+    assert delong["auc_b"] == pytest.approx(roc_auc_score(labels, scores_b))
+    assert delong["difference"] == pytest.approx(paired["difference"])
+    # DeLong's standard error is the asymptotic version of the bootstrap's.
+    assert delong["standard_error"] == pytest.approx(paired["standard_error"], rel=0.15)
+    # Pairing removes what both models share: the interval is narrower than either model's own.
+    _, lower_a, upper_a = bootstrap_ci(roc_auc_score, labels, scores_a, n_boot=500)
+    assert paired["upper"] - paired["lower"] < upper_a - lower_a
+    # b is a noisier copy of a: a clearly better ranking.
+    assert paired["lower"] > 0 and delong["z"] > 3 and delong["p_value"] < 1e-3 and paired["p_value"] < 0.01
+
+
+def test_delong_single_auc_variance_by_hand():
+    # 2 positives (0.9, 0.4), 2 negatives (0.5, 0.1): psi = [[1, 1], [0, 1]], AUC 3/4.
+    labels = np.array([1, 1, 0, 0])
+    scores = np.array([0.9, 0.4, 0.5, 0.1])
+    result = delong_test(labels, scores, np.array([0.9, 0.1, 0.5, 0.4]))  # b: psi = [[1, 1], [0, 0]], AUC 1/2
+    assert result["auc_a"] == 0.75 and result["auc_b"] == 0.5
+    # V10: a (1, 1/2), b (1, 0); V01: a (1/2, 1), b (0, 1). Difference of components: V10 (0, 1/2), V01 (1/2, 0).
+    variance = np.var([0, 0.5], ddof=1) / 2 + np.var([0.5, 0], ddof=1) / 2
+    assert result["standard_error"] == pytest.approx(np.sqrt(variance))
+    assert result["z"] == pytest.approx(0.25 / np.sqrt(variance))
+
+
+@pytest.mark.parametrize("function", [paired_bootstrap_auc, delong_test])
+def test_paired_comparisons_reject_bad_input(function):
+    labels, scores_a, scores_b = _two_models(n=20)
+    with pytest.raises(ValueError, match="same length"):
+        function(labels, scores_a, scores_b[:-1])
+    with pytest.raises(ValueError, match="same length"):
+        function(labels[:-1], scores_a, scores_b)
+    with pytest.raises(ValueError, match="scores_b contains 1 NaN"):
+        function(labels, scores_a, np.where(np.arange(20) == 3, np.nan, scores_b))
+    with pytest.raises(ValueError, match="scores_a contains 1 NaN"):
+        function(labels, np.where(np.arange(20) == 3, np.inf, scores_a), scores_b)
+    with pytest.raises(ValueError, match="both classes"):
+        function(np.ones(20, int), scores_a, scores_b)
+    with pytest.raises(ValueError, match=r"scores_a must have shape \(N,\)"):
+        function(labels, np.ones((20, 2)), scores_b)
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        function(labels + 1, scores_a, scores_b)
+
+
+def test_paired_bootstrap_bad_arguments():
+    labels, scores_a, scores_b = _two_models(n=20)
+    for bad in (5, 2.5, True, "100"):
+        with pytest.raises(ValueError, match="n_resamples"):
+            paired_bootstrap_auc(labels, scores_a, scores_b, n_resamples=bad)
+    for bad in (0, 1, 1.5, "0.9"):
+        with pytest.raises(ValueError, match="confidence"):
+            paired_bootstrap_auc(labels, scores_a, scores_b, confidence=bad)
