@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnncourse.data import load_pneumoniamnist
+from cnncourse.data import load_pneumoniamnist, to_float_images
 from cnncourse.experiments import class_weights, evaluate_scores, to_model_input
 from cnncourse.experiments.__main__ import build_parser, main
 
@@ -22,8 +22,9 @@ def test_helpers():
     assert class_weights(np.array([0, 1, 1, 1])) == {0: 2.0, 1: 4 / 6}
     with pytest.raises(ValueError, match="both classes"):
         class_weights(np.ones(5, int))
-    x = to_model_input(np.full((2, 28, 28), 255, np.uint8))
-    assert x.shape == (2, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
+    # The deprecated name is cnncourse.data.to_float_images, until its last user moves.
+    images = np.full((2, 28, 28), 255, np.uint8)
+    assert np.array_equal(to_model_input(images), to_float_images(images))
     with pytest.raises(TypeError, match="uint8"):
         to_model_input(np.zeros((2, 28, 28)))
     y = np.array([0, 0, 1, 1])

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics import _check_labels, binary_report, choose_threshold
+from ..data import to_float_images
+from ..metrics import binary_report, choose_threshold, validate_labels
 from ..scratch.validation import check_positive_int
 from ..seeding import set_seed
 
@@ -73,13 +74,12 @@ class PneumoniaRun:
 
 
 def to_model_input(images) -> np.ndarray:
-    """uint8 images (N, H, W) in 0..255 -> float32 (N, H, W, 1) in [0, 1], the models' input."""
-    array = np.asarray(images)
-    if array.ndim != 3:
-        raise ValueError(f"images must have shape (N, H, W), got shape {array.shape}")
-    if array.dtype != np.uint8:
-        raise TypeError(f"images must be uint8 (0..255) as loaded, got dtype {array.dtype}")
-    return (array[..., np.newaxis] / 255.0).astype(np.float32)
+    """Deprecated: ``cnncourse.data.to_float_images``, uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1].
+
+    Kept only until the last chapter that imports it from here (11_faq) moves to
+    ``cnncourse.data.to_float_images``; new code calls that.
+    """
+    return to_float_images(images)
 
 
 def class_weights(labels) -> dict[int, float]:
@@ -88,7 +88,7 @@ def class_weights(labels) -> dict[int, float]:
     labels : (N,) in {0, 1}. Returns ``{0: w0, 1: w1}``; for PneumoniaMNIST's training
     split (26% normal) the normal images weigh about 2.8 times as much as pneumonia ones.
     """
-    labels = _check_labels(labels, "labels")
+    labels = validate_labels(labels, "labels")
     counts = np.bincount(labels, minlength=2)
     if np.any(counts == 0):
         raise ValueError(f"labels must contain both classes, got counts {counts.tolist()}")
@@ -138,9 +138,9 @@ def _load(data, data_dir, subset, seed=0, size=28):
         keep = np.sort(np.random.default_rng(seed).permutation(len(y_train))[: int(subset)])
         x_train, y_train = x_train[keep], y_train[keep]
     return (
-        (to_model_input(x_train), np.asarray(y_train)),
-        (to_model_input(x_val), np.asarray(y_val)),
-        (to_model_input(x_test), np.asarray(y_test)),
+        (to_float_images(x_train), np.asarray(y_train)),
+        (to_float_images(x_val), np.asarray(y_val)),
+        (to_float_images(x_test), np.asarray(y_test)),
     )
 
 
@@ -159,6 +159,24 @@ class _Clock:
 def _keras_scores(model, x, batch_size=512) -> np.ndarray:
     """P(pneumonia) of a two-output softmax Keras model, (N,), in inference mode."""
     return model.predict(x, batch_size=batch_size, verbose=0)[:, 1].astype(np.float64)
+
+
+def _result(engine, model, requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock, params,
+            train_images, **extra) -> dict:
+    """The JSON-ready result of one run, the same keys for every recipe (``extra`` appended)."""
+    return {
+        "engine": engine,
+        "model": model,
+        "seed": int(requested),
+        "effective_seed": int(seed),
+        "epochs": int(epochs),
+        **evaluate_scores(y_val, val_scores, y_test, test_scores),
+        "train_seconds": round(clock.wall, 1),
+        "train_cpu_seconds": round(clock.cpu, 1),
+        "params": int(params),
+        "train_images": int(train_images),
+        **extra,
+    }
 
 
 def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None = None, data=None,
@@ -242,21 +260,9 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
             model.fit(dataset, epochs=epochs, shuffle=False, verbose=int(progress), callbacks=[KeepBestValidationAUC()])
     model.set_weights(best["weights"])
     val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
-    result = {
-        "engine": "keras",
-        "model": "improved",
-        "seed": int(requested),
-        "effective_seed": int(seed),
-        "epochs": epochs,
-        "best_epoch": best["epoch"] + 1,
-        **evaluate_scores(y_val, val_scores, y_test, test_scores),
-        "train_seconds": round(clock.wall, 1),
-        "train_cpu_seconds": round(clock.cpu, 1),
-        "params": int(model.count_params()),
-        "train_images": int(len(x_train)),
-        "replicas": int(replicas),
-        "image_size": int(x_train.shape[1]),
-    }
+    result = _result("keras", "improved", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
+                     model.count_params(), len(x_train), best_epoch=best["epoch"] + 1, replicas=int(replicas),
+                     image_size=int(x_train.shape[1]))
     return PneumoniaRun(model, result, val_scores, test_scores, history)
 
 
@@ -281,18 +287,8 @@ def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int |
     with _Clock() as clock:
         fitted = model.fit(x_train, y_train, epochs=epochs, verbose=int(progress))
     val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
-    result = {
-        "engine": "keras",
-        "model": "seed",
-        "seed": int(requested),
-        "effective_seed": int(seed),
-        "epochs": epochs,
-        **evaluate_scores(y_val, val_scores, y_test, test_scores),
-        "train_seconds": round(clock.wall, 1),
-        "train_cpu_seconds": round(clock.cpu, 1),
-        "params": int(model.count_params()),
-        "train_images": int(len(x_train)),
-    }
+    result = _result("keras", "seed", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
+                     model.count_params(), len(x_train))
     return PneumoniaRun(model, result, val_scores, test_scores, {"loss": list(fitted.history["loss"])})
 
 
@@ -315,18 +311,8 @@ def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int 
         fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=int(progress), seed=seed)
     val_scores = np.asarray(model.predict(x_val), dtype=np.float64)[:, 1]
     test_scores = np.asarray(model.predict(x_test), dtype=np.float64)[:, 1]
-    result = {
-        "engine": "scratch",
-        "model": "seed",
-        "seed": int(requested),
-        "effective_seed": int(seed),
-        "epochs": epochs,
-        **evaluate_scores(y_val, val_scores, y_test, test_scores),
-        "train_seconds": round(clock.wall, 1),
-        "train_cpu_seconds": round(clock.cpu, 1),
-        "params": int(sum(np.asarray(w).size for w in model.get_weights())),
-        "train_images": int(len(x_train)),
-    }
+    result = _result("scratch", "seed", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
+                     sum(np.asarray(w).size for w in model.get_weights()), len(x_train))
     return PneumoniaRun(model, result, val_scores, test_scores, {"loss": list(fitted.history.get("loss", []))})
 
 
