@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine:
-#   make book   creates .venv, installs, builds the HTML book into _build/html
+#   make book   creates .venv, installs, builds the HTML book into _build/html (and its Chinese edition into _build/html/zh)
 #   make test   same set-up, then unit tests, nbval on every notebook, the book with -W, the browser test
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -27,9 +27,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnncourse)" > /dev/null
 	touch $(STAMP)
 
+# Both editions: English in _build/html, Chinese (from i18n/zh/) in _build/html/zh.
 book: $(STAMP)
-	$(BIN)/jupyter-book build --keep-going .
-	@echo "Open $(abspath _build/html/index.html) in a browser."
+	$(BIN)/python scripts/build_book.py
+	@echo "Open $(abspath _build/html/index.html) in a browser (中文: $(abspath _build/html/zh/index.html))."
 
 test: $(STAMP)
 	$(PYTEST) -n 2 --dist loadfile -m "not browser" tests
@@ -54,8 +55,7 @@ notebooks: $(STAMP)
 
 # Warnings are errors: a broken reference or a missing figure fails the build.
 book-strict: $(STAMP)
-	rm -rf _build/html _build/.doctrees
-	$(BIN)/jupyter-book build -W --keep-going .
+	$(BIN)/python scripts/build_book.py -W --clean
 
 site: $(STAMP)
 	$(PYTEST) -m browser tests

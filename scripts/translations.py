@@ -258,6 +258,64 @@ def translated_markdown(page: str) -> str:
     return "\n\n".join(translate_unit(page, unit, entries) for unit in english_units(page)) + "\n"
 
 
+# The Chinese book's own strings: its title and the captions of its table of contents.
+TITLE = "卷积神经网络在医学影像分析中的应用"
+CAPTIONS = {"Getting started": "入门", "The course": "课程", "For instructors": "教师用书"}
+
+
+def chinese_config(english: str) -> str:
+    """The Chinese book's ``_config.yml``: the English one with its title, language and switch changed."""
+    config, count = re.subn(r'^title: .*$', f'title: "{TITLE}"', english, count=1, flags=re.MULTILINE)
+    replacements = {
+        r'^(\s*)language_switch_root: .*$': r'\1language_switch_root: "../"',
+        r'^(\s*)language_switch_label: .*$': r'\1language_switch_label: "English"',
+        r'^(\s*)language_switch_hreflang: .*$': r'\1language_switch_hreflang: "en"',
+    }
+    for pattern, replacement in replacements.items():
+        config, found = re.subn(pattern, replacement, config, count=1, flags=re.MULTILINE)
+        count += found
+    config, found = re.subn(r'^(\s*)(bibtex_reference_style: .*)$', r'\1\2\n\1language: zh_CN', config, count=1,
+                            flags=re.MULTILINE)
+    if count + found != 5:
+        raise ValueError("_config.yml: expected a title, sphinx.config.bibtex_reference_style and the three "
+                         "language_switch_* settings, to derive the Chinese config from")
+    return config
+
+
+def chinese_toc(english: str) -> str:
+    """The Chinese ``_toc.yml``: the same pages, with the captions translated."""
+    def caption(match):
+        text = match.group(2).strip().strip('"')
+        if text not in CAPTIONS:
+            raise ValueError(f"_toc.yml caption {text!r} has no Chinese in scripts/translations.py CAPTIONS")
+        return f"{match.group(1)}{CAPTIONS[text]}"
+    return re.sub(r"^(\s*- caption: )(.*)$", caption, english, flags=re.MULTILINE)
+
+
+def build_tree(out: Path) -> Path:
+    """Write the Chinese book's sources to ``out``: config, toc, book/ assets, translated pages.
+
+    Code cells and outputs are copied unchanged; untranslated units stay in English (``check``
+    is what fails on them).
+    """
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / "_config.yml").write_text(chinese_config((ROOT / "_config.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    (out / "_toc.yml").write_text(chinese_toc((ROOT / "_toc.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    shutil.copytree(ROOT / "book", out / "book", ignore=shutil.ignore_patterns("__pycache__", "*.md"))
+    for page in toc_pages():
+        path = source_path(page)
+        target = out / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".ipynb":
+            target.write_text(json.dumps(translated_notebook(page), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        else:
+            target.write_text(translated_markdown(page), encoding="utf-8")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -265,8 +323,13 @@ def main(argv=None) -> int:
     commands.add_parser("check")
     make = commands.add_parser("skeleton")
     make.add_argument("pages", nargs="*")
+    tree = commands.add_parser("build")
+    tree.add_argument("out", type=Path)
     args = parser.parse_args(argv)
     pages = toc_pages()
+    if args.command == "build":
+        print(build_tree(args.out))
+        return 0
     if args.command == "skeleton":
         for page in args.pages or pages:
             if page not in pages:

@@ -44,8 +44,10 @@ def _built_pages(html: Path) -> list[str]:
 
 PAGES = [re.sub(r"\.(md|ipynb)$", "", entry) for entry in TOC_ENTRIES]
 if os.environ.get("CNNCOURSE_BOOK_HTML") and HTML.is_dir():  # a build made elsewhere: open all its pages
-    PAGES += [page for page in _built_pages(HTML) if page not in PAGES]
+    PAGES += [page for page in _built_pages(HTML) if page not in PAGES and not page.startswith("zh/")]
 CHAPTER_PAGES = [page for page in PAGES if page.startswith("chapters/")]
+# The Chinese edition (scripts/build_book.py) has the same pages under zh/.
+ZH_PAGES = [f"zh/{page}" for page in PAGES]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -74,6 +76,7 @@ def _sources() -> list[Path]:
     """Files whose change makes the built HTML stale."""
     paths = [ROOT / "_config.yml", ROOT / "_toc.yml"]
     paths += [path for path in (ROOT / "book").rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    paths += [path for path in (ROOT / "i18n").rglob("*.md")]
     for entry in TOC_ENTRIES:
         paths += [ROOT / f"{entry}{suffix}" for suffix in ("", ".md", ".ipynb") if (ROOT / f"{entry}{suffix}").is_file()]
     return paths
@@ -95,8 +98,7 @@ def html_dir() -> Path:
     newest_source = max(path.stat().st_mtime for path in _sources())
     if (html / "index.html").is_file() and _newest_html(html) >= newest_source:
         return html
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "-W", "--keep-going", "."]
+    command = [sys.executable, str(ROOT / "scripts" / "build_book.py"), "-W"]  # both editions
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
     if result.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-4000:]}")
@@ -209,7 +211,7 @@ def _count(browser, selector: str) -> int:
 # -------------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAGES + ZH_PAGES)
 def test_page_renders(browser, site, page):
     status = _open(browser, f"{site}/{page}.html")
     assert status == 200, f"{page}.html: HTTP {status}"
@@ -291,20 +293,24 @@ def _solution_problems(browser) -> list[str]:
     return problems
 
 
-def test_chapters_have_collapsed_solutions_and_formulas(html_dir):
-    """Statically: the exercises' solutions are dropdowns, and chapters hold formulas."""
-    missing = [page for page in CHAPTER_PAGES if not (html_dir / f"{page}.html").is_file()]
+@pytest.mark.parametrize("edition", ["", "zh/"])
+def test_chapters_have_collapsed_solutions_and_formulas(html_dir, edition):
+    """Statically, in both editions: the exercises' solutions are dropdowns, and chapters hold formulas."""
+    pages = [edition + page for page in CHAPTER_PAGES]
+    missing = [page for page in pages if not (html_dir / f"{page}.html").is_file()]
     assert not missing, f"pages of _toc.yml missing from {html_dir} (a stale build?): {missing}"
-    for page in CHAPTER_PAGES:
+    for page in pages:
         text = (html_dir / f"{page}.html").read_text(encoding="utf-8")
         if 'class="exercise' in text:
             assert re.search(r'class="solution dropdown admonition"', text), f"{page}: solutions are not dropdowns"
             assert not re.search(r'class="solution(?! dropdown)[^"]*admonition"', text), f"{page}: a solution is not a dropdown"
-    assert any('class="math' in (html_dir / f"{page}.html").read_text(encoding="utf-8") for page in CHAPTER_PAGES)
+    assert any('class="math' in (html_dir / f"{page}.html").read_text(encoding="utf-8") for page in pages)
 
 
-def test_search_finds_convolution(browser, site):
-    assert _open(browser, f"{site}/search.html?q=convolution") == 200
+@pytest.mark.parametrize("edition, word", [("", "convolution"), ("zh/", "卷积")])
+def test_search_finds_convolution(browser, site, edition, word):
+    """Search works in both editions; the Chinese index is segmented into words (jieba)."""
+    assert _open(browser, f"{site}/{edition}search.html?q={word}") == 200
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         summary = browser.execute_script(
@@ -317,9 +323,66 @@ def test_search_finds_convolution(browser, site):
         if results and "Search finished" in browser.page_source or summary and not summary.startswith("Preparing"):
             break
         time.sleep(0.2)
-    assert results, f"searching 'convolution' found nothing (summary: {summary!r})"
+    assert results, f"searching {word!r} in /{edition} found nothing (summary: {summary!r})"
     assert any(href.startswith("chapters/") for href in results), f"no chapter among the results: {results[:5]}"
     assert not _console_errors(browser)
+
+
+def _switch_target(browser) -> str:
+    from selenium.webdriver.common.by import By
+
+    links = browser.find_elements(By.CSS_SELECTOR, "a.language-switch-link")
+    assert len(links) == 1, f"{browser.current_url}: expected one language switch, found {len(links)}"
+    browser.execute_script("arguments[0].click()", links[0])
+    deadline = time.monotonic() + 30
+    while browser.execute_script("return document.readyState") != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return browser.current_url
+
+
+@pytest.mark.parametrize("page", [PAGES[0], CHAPTER_PAGES[0], CHAPTER_PAGES[-1]])
+def test_language_switch_goes_both_ways(browser, site, page):
+    """Every page links to the same page in the other edition, and back."""
+    assert _open(browser, f"{site}/{page}.html") == 200
+    assert browser.execute_script("return document.documentElement.lang").startswith("en")
+    chinese = _switch_target(browser)
+    assert chinese == f"{site}/zh/{page}.html", chinese
+    assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
+    english = _switch_target(browser)
+    assert english == f"{site}/{page}.html", english
+
+
+_GLYPHS_DIFFER = r"""
+const font = getComputedStyle(document.querySelector("main p") || document.body).font;
+const draw = (text) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 64; canvas.height = 64;
+    const context = canvas.getContext("2d");
+    context.font = font.replace(/\d+(\.\d+)?px/, "40px");
+    context.fillText(text, 4, 48);
+    return Array.from(context.getImageData(0, 0, 64, 64).data).join(",");
+};
+const blank = draw("");
+return [draw("卷") !== draw("积"), draw("卷") !== blank, font];
+"""
+
+
+def test_chinese_pages_render_in_a_cjk_font(browser, site, html_dir):
+    """Chinese text is drawn with real glyphs: without a CJK font, every character is the same empty box."""
+    page = "zh/" + next(page for page in CHAPTER_PAGES if page.endswith("05_dense"))
+    assert _open(browser, f"{site}/{page}.html") == 200
+    browser.execute_async_script(_WAIT_FOR_MATHJAX)
+    browser.execute_async_script(_WAIT_FOR_IMAGES)
+    differ, inked, font = browser.execute_script(_GLYPHS_DIFFER)
+    assert differ and inked, f"Chinese characters render as identical boxes in {font!r}: install a CJK font (fonts-wqy-microhei)"
+    text = browser.execute_script(_PROSE_TEXT)
+    assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 500, "the Chinese chapter holds little Chinese text"
+    folder = html_dir.parent / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    browser.execute_script("const m = document.querySelector('main .math'); if (m) { m.scrollIntoView({block: 'start'}); }")
+    time.sleep(0.3)
+    path = folder / "zh_chapter.png"
+    assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000, path
 
 
 def test_screenshots(browser, site, html_dir):
