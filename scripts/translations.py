@@ -114,9 +114,10 @@ def read_translations(page: str) -> dict[str, tuple[str, str]]:
 # --- what a translation must keep -------------------------------------------------------------
 
 _MATH_BLOCK = re.compile(r"\$\$.+?\$\$", re.DOTALL)
-_MATH_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(?:\\.|[^$\\\n])+?\$")
+# Inline maths and code spans may wrap onto the next line, but never across a blank line.
+_MATH_INLINE = re.compile(r"(?<![\\$])\$(?!\$)(?:\\.|[^$\\\n]|\n(?![ \t]*\n))+?\$")
 _ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
-_CODE = re.compile(r"(?<![`}])(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_CODE = re.compile(r"(?<![`}])(`+)(?!`)((?:[^\n]|\n(?![ \t]*\n))+?)(?<!`)\1(?!`)")
 _LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
 _LABEL = re.compile(r"^\(([\w.:-]+)\)=\s*$", re.MULTILINE)
 _DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{([\w:-]+)\}(.*)$", re.MULTILINE)
@@ -156,14 +157,14 @@ def invariants(text: str) -> collections.Counter:
     for pattern, tag in ((_MATH_BLOCK, "math"),):
         found.update((tag, " ".join(m.group(0).split())) for m in pattern.finditer(text))
         text = pattern.sub(" ", text)
-    found.update(("math", m.group(0)) for m in _MATH_INLINE.finditer(text))
+    found.update(("math", " ".join(m.group(0).split())) for m in _MATH_INLINE.finditer(text))
     text = _MATH_INLINE.sub(" ", text)
     for match in _ROLE.finditer(text):
         role, content = match.groups()
         target = re.search(r"<([^<>]+)>\s*$", content)
         found[("role", role, target.group(1) if target else content)] += 1
     text = _ROLE.sub(" ", text)
-    found.update(("code", m.group(2)) for m in _CODE.finditer(text))
+    found.update(("code", " ".join(m.group(2).split())) for m in _CODE.finditer(text))
     text = _CODE.sub(" ", text)
     found.update(("link", m.group(1)) for m in _LINK_TARGET.finditer(text))
     found.update(("label", m.group(1)) for m in _LABEL.finditer(text))
