@@ -70,3 +70,73 @@ def _check_ppv_at_prevalence(candidate):
             what=f"ppv_at_prevalence({sensitivity}, {specificity}, {prevalence})",
         )
         assert_close(received, expected, what=f"ppv_at_prevalence({sensitivity}, {specificity}, {prevalence})")
+
+
+def _auc_list(candidate, key, what):
+    """``candidate[key]`` as a float array of validation AUCs, one per seed, or ExerciseFailed."""
+    try:
+        values = np.asarray(candidate[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExerciseFailed(f"{what}[{key!r}] must be a list of validation AUCs, one per seed, "
+                             f"received {candidate[key]!r}"[:300]) from None
+    if values.ndim != 1 or values.size < 3:
+        raise ExerciseFailed(f"{what}[{key!r}] must hold one validation AUC per seed for at least 3 seeds, "
+                             f"received shape {values.shape}: one run is an anecdote")
+    if not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
+        raise ExerciseFailed(f"{what}[{key!r}]: an AUC lies in [0, 1], received {values.tolist()}")
+    if np.any(values < 0.9):
+        raise ExerciseFailed(
+            f"{what}[{key!r}] = {np.round(values, 4).tolist()}: improved_cnn reaches a validation AUC above 0.95 "
+            "even on the chapter's small budget (1,500 images, 6 epochs); below 0.9 is implausible. Did you pass "
+            "an accuracy, a loss, or a run of one epoch?"
+        )
+    if np.ptp(values) == 0:
+        raise ExerciseFailed(f"{what}[{key!r}]: every seed gave exactly {values[0]:.4f}. Different seeds give "
+                             "different weights and AUCs; did you train with the same seed each time?")
+    return values
+
+
+@register("augmentation_comparison", CHAPTER,
+          "validation AUC with and without bilinear rotations over 3+ seeds: the paired difference and its standard error")
+def _check_augmentation_comparison(candidate):
+    """The student's measurement: a dict (or a function returning one) with the validation AUCs
+    (last epoch) of ``train_improved`` with whole-pixel shifts only (``shifts``) and with bilinear
+    rotations added (``shifts_and_rotations``), one per seed, paired by seed, and the mean paired
+    ``difference`` (rotations minus shifts) with its ``standard_error``."""
+    what = "augmentation_comparison"
+    keys = ("shifts", "shifts_and_rotations", "difference", "standard_error")
+    if callable(candidate):  # a function that runs the experiment and returns the dict
+        candidate = call_candidate(candidate, what="augmentation_comparison()")
+    if not isinstance(candidate, dict) or not set(keys) <= set(candidate):
+        raise ExerciseFailed(f"pass a dict with the keys {list(keys)}, received {candidate!r}"[:300])
+    shifts = _auc_list(candidate, "shifts", what)
+    rotations = _auc_list(candidate, "shifts_and_rotations", what)
+    if shifts.size != rotations.size:
+        raise ExerciseFailed(f"{what}: the two lists must be paired by seed (the same seeds, in the same order), "
+                             f"received {shifts.size} and {rotations.size} values")
+    if np.array_equal(shifts, rotations):
+        raise ExerciseFailed(f"{what}: the two lists are identical; the second must come from "
+                             "train_improved(..., rotation=0.03, interpolation='bilinear')")
+    paired = rotations - shifts  # one difference per seed: the same seed, the same subset and start
+    expected_difference = float(paired.mean())
+    expected_error = float(paired.std(ddof=1) / np.sqrt(paired.size))
+    for key in ("difference", "standard_error"):
+        try:
+            float(candidate[key])
+        except (TypeError, ValueError):
+            raise ExerciseFailed(f"{what}[{key!r}] must be one number, received {candidate[key]!r}"[:300]) from None
+    difference, error = float(candidate["difference"]), float(candidate["standard_error"])
+    if np.isclose(difference, -expected_difference, atol=1e-4) and abs(expected_difference) > 1e-4:
+        raise ExerciseFailed(f"{what}: the difference has the wrong sign; take shifts_and_rotations minus shifts "
+                             f"(= {expected_difference:+.4f})")
+    if not np.isclose(difference, expected_difference, atol=1e-4):
+        raise ExerciseFailed(f"{what}: the difference must be the mean of the per-seed differences "
+                             f"(shifts_and_rotations - shifts), {expected_difference:+.4f}; received {difference:+.4f}")
+    unpaired = float(np.sqrt(shifts.var(ddof=1) / shifts.size + rotations.var(ddof=1) / rotations.size))
+    if np.isclose(error, paired.std(ddof=1), rtol=1e-3) and paired.size > 1:
+        raise ExerciseFailed(f"{what}: {error:.4g} is the standard deviation of the per-seed differences; the standard "
+                             f"error of their mean divides it by sqrt(number of seeds): {expected_error:.4g}")
+    if not np.isclose(error, expected_error, rtol=1e-3, atol=1e-6):
+        hint = " (that is the unpaired error; pair the runs by seed)" if np.isclose(error, unpaired, rtol=1e-3) else ""
+        raise ExerciseFailed(f"{what}: the standard error of the mean paired difference is "
+                             f"std(differences, ddof=1) / sqrt(n) = {expected_error:.4g}; received {error:.4g}{hint}")

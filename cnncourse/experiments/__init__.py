@@ -6,8 +6,11 @@
 Each run prints one JSON line (``test_acc``, ``test_auc``, ``val_auc``, ``threshold``,
 ``train_seconds``, ``params`` and a few more), so that results can be collected with
 ``>> results.jsonl``. The functions behind it live in ``cnncourse.experiments.pneumonia``
-and are the ones the end-to-end chapter calls.
+and are the ones the end-to-end chapter calls; ``cnncourse.experiments.engines`` trains the
+seed's CNN in Keras and in the NumPy engine from the same start, for the chapter's comparison.
 """
+
+from .engines import compare_engines, train_both_engines
 
 from .pneumonia import (
     IMPROVED_DEFAULTS,
@@ -25,9 +28,11 @@ __all__ = [
     "IMPROVED_DEFAULTS",
     "PneumoniaRun",
     "class_weights",
+    "compare_engines",
     "evaluate_scores",
     "run_experiment",
     "to_model_input",
+    "train_both_engines",
     "train_improved",
     "train_seed_keras",
     "train_seed_scratch",
