@@ -63,3 +63,22 @@ def test_mean_sd_uses_the_sample_sd():
 def test_mean_sd_rejects_bad_arguments(values, digits, words):
     with pytest.raises(ValueError, match=words):
         mean_sd(values, digits)
+
+
+def test_load_quick_data_is_a_stratified_subset_as_model_inputs(tmp_path):
+    from cnncourse import data
+    from cnncourse.experiments.quick import load_quick_data
+
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, size in (("train", 60), ("val", 12), ("test", 6)):
+        arrays[f"{split}_images"] = rng.integers(0, 256, (size, 28, 28), dtype=np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(size) % 4 != 0).astype(np.uint8)[:, None]  # 75 % class 1
+    np.savez(tmp_path / data.FILENAME, **arrays)
+    x_small, y_small, x_val, y_val = load_quick_data(n=20, seed=1, data_dir=tmp_path)
+    assert x_small.shape == (20, 28, 28, 1) and x_small.dtype == np.float32 and x_small.max() <= 1.0
+    assert np.bincount(y_small).tolist() == [5, 15] and x_val.shape == (12, 28, 28, 1) and y_val.shape == (12,)
+    again = load_quick_data(n=20, seed=1, data_dir=tmp_path)[0]
+    np.testing.assert_array_equal(again, x_small)
+    with pytest.raises(ValueError, match="n must be"):
+        load_quick_data(n=60, data_dir=tmp_path)

@@ -2,8 +2,8 @@
 
 Chapters 3.3 (losses) and 3.4 (optimizers) compare choices on the same small stratified
 subset of the training split (``cnncourse.data.stratified_subset``), over several seeds.
-``train_tracked`` is the one training loop they share; ``mean_sd`` is how they report a
-number over seeds.
+``load_quick_data`` gives them that data, ``train_tracked`` is the one training loop they
+share, and ``mean_sd`` is how they report a number over seeds.
 """
 
 from __future__ import annotations
@@ -12,7 +12,28 @@ import time
 
 import numpy as np
 
-__all__ = ["train_tracked", "mean_sd"]
+__all__ = ["load_quick_data", "train_tracked", "mean_sd"]
+
+
+def load_quick_data(n: int = 1500, seed: int = 0, data_dir=None):
+    """A stratified subset of PneumoniaMNIST's training split and the whole validation split, as model inputs.
+
+    Parameters
+    ----------
+    n : int, images in the subset (``cnncourse.data.stratified_subset``)
+    seed : int, the subset's seed; pass ``set_seed(s)``'s effective seed
+    data_dir : optional folder of the data file (see ``load_pneumoniamnist``)
+
+    Returns
+    -------
+    x_small : float32 ``(n, 28, 28, 1)``; y_small : int64 ``(n,)``, the same share of
+    pneumonia as the training split; x_val : float32 ``(M, 28, 28, 1)``; y_val : int64 ``(M,)``
+    """
+    from ..data import load_pneumoniamnist, stratified_subset, to_float_images
+
+    (x_train, y_train), (x_val, y_val), _ = load_pneumoniamnist(data_dir)
+    images_small, y_small = stratified_subset(x_train, y_train, n, seed=seed)
+    return to_float_images(images_small), y_small, to_float_images(x_val), y_val
 
 
 def _check_inputs(x_train, y_train, x_val, y_val, seed, epochs, batch_size, probes):
