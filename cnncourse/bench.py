@@ -7,19 +7,22 @@
 
 It prints, with medians over repeated runs:
 
+0. the machine's float32 matrix-multiply peak (GFLOP/s), measured on large square products;
 1. naive vs vectorised convolution on the seed CNN's three conv layer shapes;
-2. the scratch engine per layer (forward and backward), to show where time goes;
+2. the scratch engine per layer (forward and backward), with the GFLOP/s of its matrix
+   products, to show where time goes;
 3. scratch vs Keras forward + backward per batch of 32 for ``seed_cnn``;
-4. one training epoch on PneumoniaMNIST in each engine, measured in the same run,
-   interleaved, with the ratio scratch / Keras.
+4. one training epoch on PneumoniaMNIST in each engine (batch 32, Adam, warm-up
+   excluded), paired and interleaved in one process, the median of at least 3 pairs,
+   the ratio scratch / Keras, and the GFLOP/s each engine achieves.
 
-Targets (issue 3): vectorised conv >= 100x faster than the naive loops; the scratch
-engine trains seed_cnn at most 1.5x slower than Keras per epoch (batch 32).
+Targets (issues 3 and 14): vectorised conv >= 100x faster than the naive loops; one
+scratch epoch of seed_cnn no slower than Keras (ratio <= 1.0).
 
-Timings are wall-clock. The NumPy engine runs with ``--blas-threads`` BLAS threads
-(default 1: its matrix products are small, and on a busy machine a multi-threaded
-OpenBLAS waits for cores more than it computes); Keras uses TensorFlow's own thread pools.
-This is speed measured and printed, never asserted in a test.
+Timings are wall-clock. Both engines use the BLAS and thread settings the user has
+(``--blas-threads N`` limits NumPy's BLAS to ``N`` threads, e.g. 1 on a machine that
+other jobs share); Keras uses TensorFlow's own thread pools. This is speed measured and
+printed, never asserted in a test.
 """
 
 from __future__ import annotations
@@ -35,24 +38,15 @@ import time
 import numpy as np
 
 from cnncourse import scratch
+from cnncourse.backend import import_keras
 from cnncourse.models import seed_cnn
+from cnncourse.timing import median_seconds
 
 SEED_CONV_SHAPES = [  # (name, per-image input shape (H, W, C_in), filters) of seed_cnn's conv layers
     ("conv1 28x28x1 -> 26x26x32", (28, 28, 1), 32),
     ("conv2 13x13x32 -> 11x11x64", (13, 13, 32), 64),
     ("conv3 5x5x64 -> 3x3x64", (5, 5, 64), 64),
 ]
-
-
-def _median_seconds(function, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _blas_limit(threads):
@@ -66,32 +60,78 @@ def _blas_limit(threads):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
+def _blas_description() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl is not installed)"
+    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return ", ".join(f"{pool.get('internal_api')} {pool.get('version')} with {pool.get('num_threads')} thread(s)"
+                     for pool in pools) or "none found"
+
+
 def _load_pneumonia(limit=None):
-    from cnncourse.data import load_pneumoniamnist
+    from cnncourse.data import load_pneumoniamnist, to_float_images
 
     (x_train, y_train), _, (x_test, y_test) = load_pneumoniamnist()
-    prepare = lambda images: (images[..., None] / 255.0).astype(np.float32)  # noqa: E731
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
-    return prepare(x_train), y_train, prepare(x_test), y_test
+    return to_float_images(x_train), y_train, to_float_images(x_test), y_test
 
 
-def _import_keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
-
-    return keras, tf
-
-
-def _header(args):
+def _header():
     print("cnncourse.bench")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, cpu cores {os.cpu_count()}, "
           f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    print(f"  NumPy engine BLAS threads: {args.blas_threads if args.blas_threads else 'library default'}")
+    print(f"  NumPy's BLAS: {_blas_description()}")
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+def layer_flops(layer, batch: int) -> tuple[int, int]:
+    """``(forward, backward)`` multiply-add FLOPs (2 per multiply-add) of a layer's matrix products.
+
+    Conv2D: ``2 N H_out W_out kh kw C_in C_out`` forward; backward twice that (``dkernel``
+    and ``dx``). Dense: ``2 N n m`` and twice that. Other layers do no matrix products: 0.
+    A first layer skips ``dx``; ``bench_epochs`` counts that.
+    """
+    if isinstance(layer, scratch.Conv2D):
+        out_h, out_w, filters = layer.output_shape
+        kh, kw, c_in, _ = layer.params["kernel"].shape
+        forward = 2 * batch * out_h * out_w * kh * kw * c_in * filters
+    elif isinstance(layer, scratch.Dense):
+        forward = 2 * batch * layer.params["kernel"].size
+    else:
+        return 0, 0
+    return forward, 2 * forward
+
+
+def training_flops(model, samples: int) -> int:
+    """Matrix-product FLOPs of one training epoch over ``samples`` images (the first layer's ``dx`` skipped)."""
+    total = 0
+    for index, layer in enumerate(model.layers):
+        forward, backward = layer_flops(layer, samples)
+        total += forward + (backward if index > 0 else backward // 2)
+    return total
+
+
+def matmul_peak(size: int = 1024, repeats: int = 5) -> float:
+    """The machine's float32 matrix-multiply speed, GFLOP/s, on ``(size, size) @ (size, size)``."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
+    out = np.empty((size, size), np.float32)
+    seconds = median_seconds(lambda: np.matmul(a, b, out=out), repeats, warmup=1)
+    return 2 * size**3 / seconds / 1e9
 
 
 # ------------------------------------------------------------------------------ sections
+
+
+def bench_peak() -> float:
+    peak = matmul_peak()
+    print(f"\n0. float32 matmul peak (1024 x 1024 @ 1024 x 1024, NumPy's BLAS): {peak:.1f} GFLOP/s")
+    return peak
 
 
 def bench_conv(batch: int, repeats: int, naive_repeats: int) -> None:
@@ -106,45 +146,52 @@ def bench_conv(batch: int, repeats: int, naive_repeats: int) -> None:
         bias = np.zeros(filters, np.float32)
         np.testing.assert_allclose(scratch.conv2d(x[:2], kernel, bias), scratch.conv2d_naive(x[:2], kernel, bias),
                                    rtol=1e-4, atol=1e-4)
-        naive = _median_seconds(lambda: scratch.conv2d_naive(x, kernel, bias), naive_repeats, warmup=0)
-        fast = _median_seconds(lambda: scratch.conv2d(x, kernel, bias), repeats)
+        naive = median_seconds(lambda: scratch.conv2d_naive(x, kernel, bias), naive_repeats, warmup=0)
+        fast = median_seconds(lambda: scratch.conv2d(x, kernel, bias), repeats)
         naive_total, fast_total = naive_total + naive, fast_total + fast
         print(f"   {name:30s} {naive:10.3f} {fast * 1e3:16.2f} {naive / fast:8.0f}x")
     print(f"   {'all three':30s} {naive_total:10.3f} {fast_total * 1e3:16.2f} {naive_total / fast_total:8.0f}x"
           f"   (target >= 100x)")
 
 
-def bench_layers(batch: int, repeats: int) -> None:
-    """The scratch seed_cnn's forward and backward time per layer."""
-    print(f"\n2. scratch seed_cnn per layer (batch {batch}, median of {repeats} runs, ms)")
+def bench_layers(batch: int, repeats: int, peak: float) -> None:
+    """The scratch seed_cnn's forward and backward time per layer, through the layers' public API."""
+    print(f"\n2. scratch seed_cnn per layer (batch {batch}, median of {repeats} runs, ms; GFLOP/s of the "
+          f"matrix products, forward + backward, against the peak {peak:.0f})")
     model = seed_cnn("scratch", num_classes=2, seed=0)
     x = np.random.default_rng(0).uniform(size=(batch, 28, 28, 1)).astype(np.float32)
     inputs, h = [], x
     for layer in model.layers:
         inputs.append(h)
-        h = layer._forward(h, True)
+        h = layer.forward(h, training=True)
     total_forward = total_backward = 0.0
-    print(f"   {'layer':32s} {'forward':>8s} {'backward':>9s}")
+    print(f"   {'layer':32s} {'forward':>8s} {'backward':>9s} {'GFLOP/s':>8s}")
     for index, (layer, layer_input) in enumerate(zip(model.layers, inputs)):
-        out = layer._forward(layer_input, True)
+        out = layer.forward(layer_input, training=True)
         dy = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
         need_dx = index > 0
-        forward = _median_seconds(lambda: layer._forward(layer_input, True), repeats)
+        forward = median_seconds(lambda: layer.forward(layer_input, training=True), repeats)
 
-        def backward():
-            layer._forward(layer_input, True)
-            layer._backward(dy.copy(), need_dx)
+        def forward_backward():
+            layer.forward(layer_input, training=True)
+            layer.backward(dy, need_input_gradient=need_dx)  # backward copies dy: ReLU's in-place mask is safe
 
-        backward_time = max(_median_seconds(backward, repeats) - forward, 0.0)
+        backward_time = max(median_seconds(forward_backward, repeats) - forward, 0.0)
         total_forward, total_backward = total_forward + forward, total_backward + backward_time
-        print(f"   {layer.name + ' (' + type(layer).__name__ + ')':32s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f}")
+        flops_forward, flops_backward = layer_flops(layer, batch)
+        flops = flops_forward + (flops_backward if need_dx else flops_backward // 2)
+        rate = f"{flops / (forward + backward_time) / 1e9:8.1f}" if flops else f"{'':8s}"
+        print(f"   {layer.name + ' (' + type(layer).__name__ + ')':32s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f} "
+              f"{rate}")
     print(f"   {'total':32s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f}"
-          "   (backward of conv2d skips its input gradient, as in training)")
+          "   (the first conv2d's backward skips its input gradient, as in training)")
 
 
 def bench_step(batch: int, repeats: int) -> tuple[float, float]:
     """Forward + backward (loss and all gradients, no update) per batch, each engine."""
-    keras, tf = _import_keras()
+    keras = import_keras()
+    import tensorflow as tf
+
     keras_model = seed_cnn("keras", num_classes=2, seed=0)
     scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
     scratch_model.set_weights(keras_model.get_weights())
@@ -162,24 +209,23 @@ def bench_step(batch: int, repeats: int) -> tuple[float, float]:
 
     x_tf, y_tf = tf.constant(x), tf.constant(y)
     keras_time = lambda: [g.numpy() for g in keras_gradients(x_tf, y_tf)]  # noqa: E731
-    checked = scratch_model._check_x(x)
-    scratch_time = lambda: scratch_model._forward_backward(checked, y)  # noqa: E731
+    scratch_time = lambda: scratch_model.compute_gradients(x, y)  # noqa: E731
     # Interleave the two engines so that load from other processes hits both alike.
     keras_times, scratch_times = [], []
     keras_time(), scratch_time()
     for _ in range(repeats):
-        keras_times.append(_median_seconds(keras_time, 1, warmup=0))
-        scratch_times.append(_median_seconds(scratch_time, 1, warmup=0))
+        keras_times.append(median_seconds(keras_time, 1, warmup=0))
+        scratch_times.append(median_seconds(scratch_time, 1, warmup=0))
     k, s = statistics.median(keras_times), statistics.median(scratch_times)
     print(f"\n3. forward + backward per batch of {batch}, seed_cnn (median of {repeats} interleaved runs)")
     print(f"   Keras (tf.function + GradientTape) {k * 1e3:7.2f} ms")
-    print(f"   scratch (NumPy)                    {s * 1e3:7.2f} ms    ratio scratch/Keras {s / k:.2f}")
+    print(f"   scratch (compute_gradients)        {s * 1e3:7.2f} ms    ratio scratch/Keras {s / k:.2f}")
     return k, s
 
 
-def bench_epochs(epochs: int, batch_size: int, limit=None) -> tuple[float, float]:
-    """Wall-clock seconds per training epoch on PneumoniaMNIST, each engine, interleaved."""
-    keras, _ = _import_keras()
+def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple[float, float]:
+    """Wall-clock seconds per training epoch on PneumoniaMNIST, each engine, paired and interleaved."""
+    keras = import_keras()
     x, y, _, _ = _load_pneumonia(limit)
     keras_model = seed_cnn("keras", num_classes=2, seed=0)
     scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
@@ -187,7 +233,7 @@ def bench_epochs(epochs: int, batch_size: int, limit=None) -> tuple[float, float
     keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     print(f"\n4. one training epoch on PneumoniaMNIST ({len(x)} images, batch {batch_size}, Adam, "
-          f"{epochs} epoch(s) per engine after one warm-up epoch each, interleaved)")
+          f"{epochs} paired epochs per engine after one warm-up epoch each, interleaved)")
 
     def keras_epoch():
         keras_model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
@@ -195,17 +241,23 @@ def bench_epochs(epochs: int, batch_size: int, limit=None) -> tuple[float, float
     def scratch_epoch():
         scratch_model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
 
-    first_keras = _median_seconds(keras_epoch, 1, warmup=0)  # includes tracing the graph
-    first_scratch = _median_seconds(scratch_epoch, 1, warmup=0)
+    first_keras = median_seconds(keras_epoch, 1, warmup=0)  # includes tracing the graph
+    first_scratch = median_seconds(scratch_epoch, 1, warmup=0)
     keras_times, scratch_times = [], []
     for _ in range(epochs):
-        keras_times.append(_median_seconds(keras_epoch, 1, warmup=0))
-        scratch_times.append(_median_seconds(scratch_epoch, 1, warmup=0))
+        keras_times.append(median_seconds(keras_epoch, 1, warmup=0))
+        scratch_times.append(median_seconds(scratch_epoch, 1, warmup=0))
     k, s = statistics.median(keras_times), statistics.median(scratch_times)
+    ratios = [st / kt for kt, st in zip(keras_times, scratch_times)]
+    flops = training_flops(scratch_model, len(x))
     print(f"   first epoch:  Keras {first_keras:6.2f} s (includes graph tracing), scratch {first_scratch:6.2f} s")
     print(f"   each epoch:   Keras {', '.join(f'{t:.2f}' for t in keras_times)} s; "
-          f"scratch {', '.join(f'{t:.2f}' for t in scratch_times)} s")
-    print(f"   median epoch: Keras {k:6.2f} s, scratch {s:6.2f} s, ratio scratch/Keras {s / k:.2f}   (target <= 1.5)")
+          f"scratch {', '.join(f'{t:.2f}' for t in scratch_times)} s; "
+          f"pair ratios {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"   median epoch: Keras {k:6.2f} s, scratch {s:6.2f} s, ratio scratch/Keras {s / k:.2f}   (target <= 1.0)")
+    print(f"   matrix products: {flops / 1e9:.1f} GFLOP per epoch; scratch {flops / s / 1e9:.1f} GFLOP/s, "
+          f"Keras {flops / k / 1e9:.1f} GFLOP/s, against the matmul peak {peak:.1f} GFLOP/s "
+          f"({100 * flops / s / 1e9 / peak:.0f}% and {100 * flops / k / 1e9 / peak:.0f}%)")
     return k, s
 
 
@@ -215,7 +267,7 @@ def parity_training(epochs: int = 5, batch_size: int = 32, seed: int = 0) -> tup
     The per-epoch orders of the training set are drawn once from ``default_rng(seed)`` and
     given to both engines with ``shuffle=False``.
     """
-    keras, _ = _import_keras()
+    keras = import_keras()
     x, y, x_test, y_test = _load_pneumonia()
     keras_model = seed_cnn("keras", num_classes=2, seed=seed)
     scratch_model = seed_cnn("scratch", num_classes=2, seed=seed)
@@ -247,18 +299,19 @@ def parity_training(epochs: int = 5, batch_size: int = 32, seed: int = 0) -> tup
 
 
 def profile_scratch_epoch(batch_size: int = 32, top: int = 15) -> None:
-    """cProfile one scratch training epoch and print the most expensive functions."""
+    """cProfile one scratch training epoch (after a warm-up epoch) and print the most expensive functions."""
     import cProfile
     import pstats
 
     x, y, _, _ = _load_pneumonia()
     model = seed_cnn("scratch", num_classes=2, seed=0)
     model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=0)
     profiler = cProfile.Profile()
     profiler.enable()
-    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=0)
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=1)
     profiler.disable()
-    print(f"\nProfile of one scratch epoch (batch {batch_size}), top {top} by own time:")
+    print(f"\nProfile of one scratch epoch (batch {batch_size}, after a warm-up epoch), top {top} by own time:")
     pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(top)
 
 
@@ -267,26 +320,31 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller batches, a subset for the epoch timing")
     parser.add_argument("--parity-training", action="store_true", help="only the 5-epoch parity training")
     parser.add_argument("--profile", action="store_true", help="also cProfile one scratch epoch")
-    parser.add_argument("--epochs", type=int, default=None, help="timed epochs per engine (default 3, quick 1)")
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="BLAS threads for the NumPy engine (default 1; 0 leaves the library default)")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epoch pairs (default 5, quick 1; at least 3 for "
+                                                                 "the target's median)")
+    parser.add_argument("--blas-threads", type=int, default=0,
+                        help="BLAS threads for the NumPy engine (default 0: as the library and the user have them)")
     args = parser.parse_args(argv)
-    args.blas_threads = args.blas_threads or None
-    _header(args)
-    with _blas_limit(args.blas_threads):
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be a positive int, got {args.epochs}")
+    if args.blas_threads < 0:
+        parser.error(f"--blas-threads must be 0 (the library default) or a positive int, got {args.blas_threads}")
+    with _blas_limit(args.blas_threads or None):
+        _header()
         if args.parity_training:
             parity_training()
             return 0
+        peak = bench_peak()
         if args.quick:
             bench_conv(batch=4, repeats=5, naive_repeats=1)
-            bench_layers(batch=32, repeats=5)
+            bench_layers(batch=32, repeats=5, peak=peak)
             bench_step(batch=32, repeats=10)
-            bench_epochs(epochs=args.epochs or 1, batch_size=32, limit=1024)
+            bench_epochs(epochs=args.epochs or 1, batch_size=32, peak=peak, limit=1024)
         else:
             bench_conv(batch=32, repeats=20, naive_repeats=3)
-            bench_layers(batch=32, repeats=30)
+            bench_layers(batch=32, repeats=30, peak=peak)
             bench_step(batch=32, repeats=50)
-            bench_epochs(epochs=args.epochs or 3, batch_size=32)
+            bench_epochs(epochs=args.epochs or 5, batch_size=32, peak=peak)
         if args.profile:
             profile_scratch_epoch()
     return 0

@@ -88,9 +88,9 @@ def test_train_on_batch_with_sgd_matches_a_manual_step():
     model.forward(x, training=True)
     last = model.layers[-1]
     logits_loss = scratch.SparseCategoricalCrossentropy(from_logits=True)
-    dy = last._backward_pre_activation(logits_loss.gradient(y, last._z))
+    dy = last.backward_pre_activation(logits_loss.gradient(y, last.logits))
     for layer in reversed(model.layers[:-1]):
-        dy = layer._backward(dy)
+        dy = layer.backward(dy)
     grads = [layer.grads[name].copy() for layer, name in model.trainable_pairs()]
     model.train_on_batch(x, y)
     for old, grad, new in zip(before, grads, model.get_weights()):

@@ -8,9 +8,10 @@ engine and Keras unchanged. NumPy only: importing it never imports TensorFlow.
 Modules, one concept each:
 
 =================  ============================================================
-``conv``           ``conv2d_naive``, ``conv2d``, their backward passes, im2col / col2im
-``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, backward passes
-``padding``        output sizes and TensorFlow's "same" padding
+``conv``           ``conv2d_naive``, ``conv2d``, ``conv2d_forward`` / ``conv2d_backward_from_cache``, im2col / col2im
+``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, ``*_forward`` / ``*_backward_from_cache`` pairs
+``dense``          ``dense_forward`` / ``dense_backward_from_cache``: ``z = x @ kernel + bias`` and its gradients
+``padding``        output sizes, TensorFlow's "same" padding, window offsets, cropping (``window_geometry``)
 ``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
 ``initializers``   Glorot and He, uniform and truncated normal; zeros
 ``layers``         Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense, Dropout, Activation
@@ -21,6 +22,7 @@ Modules, one concept each:
 ``optimizers``     SGD (momentum, Nesterov), Adam, AdamW (decoupled weight decay)
 ``schedules``      CosineDecay (with warm-up), usable as any optimizer's learning_rate
 ``model``          Sequential: compile, fit, evaluate, predict, summary
+``progress``       the Keras-style progress line that ``fit`` prints
 ``gradcheck``      centred finite differences and relative errors
 ``validation``     the input checks behind every clear error message
 =================  ============================================================
@@ -36,7 +38,9 @@ from .conv import (
     conv2d_forward,
     conv2d_naive,
     im2col,
+    receptive_fields,
 )
+from .dense import dense_backward_from_cache, dense_forward
 from .gradcheck import (
     check_layer_gradients,
     check_loss_gradient,
@@ -53,7 +57,18 @@ from .initializers import (
     truncated_normal,
     zeros,
 )
-from .layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D
+from .layers import (
+    ActivatedLayer,
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPooling2D,
+    Pooling2D,
+)
 from .losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -67,15 +82,20 @@ from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_a
 from .model import History, Sequential
 from .normalization import BatchNormalization
 from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
-from .padding import output_length, output_shape, pad_amounts
+from .padding import WindowGeometry, output_length, output_shape, pad_amounts, window_geometry, window_offsets
 from .pooling import (
     avg_pool2d,
     avg_pool2d_backward,
+    avg_pool2d_backward_from_cache,
+    avg_pool2d_forward,
     avg_pool2d_naive,
     max_pool2d,
     max_pool2d_backward,
+    max_pool2d_backward_from_cache,
+    max_pool2d_forward,
     max_pool2d_naive,
 )
+from .progress import ProgressBar
 from .residual import Residual
 from .residual import Add  # the merge of a skip connection, keras.layers.Add
 from .schedules import CosineDecay, LearningRateSchedule
@@ -83,14 +103,15 @@ from .schedules import CosineDecay, LearningRateSchedule
 __all__ = [
     # functional ops
     "conv2d_naive", "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_forward",
-    "conv2d_backward_from_cache", "im2col", "col2im",
+    "conv2d_backward_from_cache", "im2col", "col2im", "receptive_fields", "dense_forward", "dense_backward_from_cache",
     "max_pool2d", "max_pool2d_naive", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_naive", "avg_pool2d_backward",
-    "output_length", "output_shape", "pad_amounts",
+    "max_pool2d_forward", "max_pool2d_backward_from_cache", "avg_pool2d_forward", "avg_pool2d_backward_from_cache",
+    "output_length", "output_shape", "pad_amounts", "window_geometry", "window_offsets", "WindowGeometry",
     # activations and initialisers
     "ACTIVATIONS", "get_activation", "linear", "relu", "sigmoid", "softmax", "tanh", "glorot_uniform", "zeros",
     "glorot_normal", "he_normal", "he_uniform", "truncated_normal", "get_initializer",
     # layers
-    "Layer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
+    "Layer", "ActivatedLayer", "Pooling2D", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
     "BatchNormalization", "Residual",
     "Add",
     # losses, metrics, optimizers, model
@@ -98,7 +119,7 @@ __all__ = [
     "SparseCategoricalCrossentropy", "get_loss",
     "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy",
     "Optimizer", "SGD", "Adam", "AdamW", "get_optimizer", "LearningRateSchedule", "CosineDecay",
-    "Sequential", "History",
+    "Sequential", "History", "ProgressBar",
     # gradient checking
     "numerical_gradient", "relative_error", "check_layer_gradients", "check_loss_gradient", "check_model_gradients",
 ]

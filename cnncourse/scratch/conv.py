@@ -22,20 +22,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .padding import check_window_fits, pad_amounts, pad_images
-from .validation import as_float_array, as_pair, check_bias, check_images, check_kernel, check_padding
+from .padding import window_geometry, window_offsets
+from .validation import check_bias, check_images, check_kernel
 
 
 def _check_conv_args(x, kernel, bias, strides, padding):
-    """Validated ``x, kernel, bias, (sh, sw), padding, (out_h, out_w)``; ``bias`` may be None."""
+    """Validated ``x, kernel, bias`` and the kernel's ``WindowGeometry`` over ``x``; ``bias`` may be None."""
     x = check_images(x, "x")
     kernel = check_kernel(kernel, x.shape[3])
     if bias is not None:
         bias = check_bias(bias, kernel.shape[3])
-    strides = as_pair(strides, "strides")
-    padding = check_padding(padding)
-    out_hw = check_window_fits(x.shape, kernel.shape[:2], strides, padding, name="kernel")
-    return x, kernel, bias, strides, padding, out_hw
+    geometry = window_geometry(x.shape, kernel.shape[:2], strides, padding, name="kernel")
+    return x, kernel, bias, geometry
 
 
 def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
@@ -59,9 +57,10 @@ def conv2d_naive(x, kernel, bias=None, strides=1, padding="valid"):
     -------
     y : array ``(N, H_out, W_out, C_out)``
     """
-    x, kernel, bias, (sh, sw), padding, (out_h, out_w) = _check_conv_args(x, kernel, bias, strides, padding)
+    x, kernel, bias, geometry = _check_conv_args(x, kernel, bias, strides, padding)
+    (sh, sw), (out_h, out_w) = geometry.strides, geometry.out_hw
     kh, kw, _, c_out = kernel.shape
-    x_pad, _ = pad_images(x, (kh, kw), (sh, sw), padding)
+    x_pad = geometry.pad(x)
     y = np.zeros((x.shape[0], out_h, out_w, c_out), dtype=np.result_type(x, kernel))
     for n in range(x.shape[0]):
         for i in range(out_h):
@@ -96,14 +95,6 @@ def im2col(x_padded: np.ndarray, kernel_size, strides, out_hw) -> np.ndarray:
     return windows.transpose(0, 1, 2, 4, 5, 3)
 
 
-def _offsets(kernel_size, strides, out_hw):
-    """``(p, q, rows, cols)`` per kernel offset: the slices of ``x_pad`` that offset touches."""
-    (kh, kw), (sh, sw), (out_h, out_w) = kernel_size, strides, out_hw
-    for p in range(kh):
-        for q in range(kw):
-            yield p, q, slice(p, p + (out_h - 1) * sh + 1, sh), slice(q, q + (out_w - 1) * sw + 1, sw)
-
-
 def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
     """The adjoint of ``im2col``: add every window's gradient back onto the padded input.
 
@@ -116,64 +107,68 @@ def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
     Returns
     -------
     dx_padded : array ``padded_shape``. Overlapping windows add up, which is why this is
-        a loop of ``kh * kw`` vectorised additions rather than a reshape.
+        a loop of ``kh * kw`` vectorised additions (one strided slice per kernel offset)
+        rather than a reshape.
     """
     _, out_h, out_w, kh, kw, _ = dwindows.shape
     dx_padded = np.zeros(padded_shape, dtype=dwindows.dtype)
-    for p, q, rows, cols in _offsets((kh, kw), strides, (out_h, out_w)):
+    for p, q, rows, cols in window_offsets((kh, kw), strides, (out_h, out_w)):
         dx_padded[:, rows, cols, :] += dwindows[:, :, :, p, q, :]
     return dx_padded
 
 
-def _conv_forward(x, kernel, bias, strides, padding, out_hw):
-    """Unchecked vectorised forward; also returns the im2col matrix for the backward pass.
+def _buffer(buffers, key, shape, dtype):
+    """``buffers[key]`` when it has this shape and dtype (memory reused across batches), else a new empty array."""
+    old = buffers.get(key) if isinstance(buffers, dict) else None
+    if old is not None and old.shape == shape and old.dtype == dtype:
+        return old
+    return np.empty(shape, dtype)
 
-    Returns ``y (N, out_h, out_w, C_out)`` and ``cols (N * out_h * out_w, kh * kw * C_in)``.
+
+def receptive_fields(x, geometry, out=None) -> np.ndarray:
+    """The im2col matrix: every receptive field of ``x``, copied once into one row.
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C_in)``, not padded: the padding is written into the matrix
+    geometry : the ``WindowGeometry`` of the kernel over ``x``
+    out : optional array ``(N, out_h, out_w, kh, kw, C_in)`` to write into (a buffer reused across batches)
+
+    Returns
+    -------
+    cols : array ``(N * out_h * out_w, kh * kw * C_in)``; row ``(n, i, j)`` holds the window
+        ``x_pad[n, i*sh : i*sh + kh, j*sw : j*sw + kw, :]`` in the kernel's order ``(p, q, c)``
     """
-    kh, kw, c_in, c_out = kernel.shape
-    x_pad, _ = pad_images(x, (kh, kw), strides, padding)
-    if c_in >= 8:
-        # The reshape copies the strided view into one contiguous matrix: this is im2col.
-        cols = im2col(x_pad, (kh, kw), strides, out_hw).reshape(-1, kh * kw * c_in)
+    (kh, kw), (out_h, out_w), c_in = geometry.window, geometry.out_hw, x.shape[3]
+    shape = (x.shape[0], out_h, out_w, kh, kw, c_in)
+    cols = np.empty(shape, x.dtype) if out is None else out
+    if c_in >= 8 and geometry.pads == ((0, 0), (0, 0)):
+        # Many channels: one copy of the 6-D strided view is fastest.
+        cols[...] = im2col(x, geometry.window, geometry.strides, geometry.out_hw)
     else:
-        # Few channels: copying one kernel offset at a time is about 3x faster than the 6-D transpose.
-        cols = np.empty((x.shape[0], out_hw[0], out_hw[1], kh, kw, c_in), dtype=x_pad.dtype)
-        for p, q, rows, columns in _offsets((kh, kw), strides, out_hw):
-            cols[:, :, :, p, q, :] = x_pad[:, rows, columns, :]
-        cols = cols.reshape(-1, kh * kw * c_in)
-    y = cols @ kernel.reshape(kh * kw * c_in, c_out)
-    if bias is not None:
-        y += bias
-    return y.reshape(x.shape[0], out_hw[0], out_hw[1], c_out), cols
+        # Few channels (or padding): one strided copy per kernel offset, with the padding
+        # written as zeros where the window hangs over the edge, so x is never padded.
+        for p, q, (i0, i1, rows), (j0, j1, columns) in _clipped_offsets(geometry):
+            if i0 > 0 or i1 < out_h or j0 > 0 or j1 < out_w:
+                cols[:, :, :, p, q, :] = 0
+            cols[:, i0:i1, j0:j1, p, q, :] = x[:, rows, columns, :]
+    return cols.reshape(-1, kh * kw * c_in)
 
 
-def _conv_backward(dy, x_shape, kernel, strides, padding, cols, need_dx=True):
-    """Unchecked backward pass from the im2col matrix ``cols`` saved by ``_conv_forward``.
-
-    Returns ``dx (x_shape)`` (None when ``need_dx`` is False), ``dkernel`` and ``dbias``.
-    """
-    kh, kw, c_in, c_out = kernel.shape
-    n, out_h, out_w, _ = dy.shape
-    dy_rows = dy.reshape(-1, c_out)  # (N * out_h * out_w, C_out)
-    dkernel = (cols.T @ dy_rows).reshape(kernel.shape)
-    dbias = np.ones(len(dy_rows), dy.dtype) @ dy_rows  # the column sums, several times faster than .sum(0)
-    if not need_dx:
-        return None, dkernel, dbias
-    (top, bottom), (left, right) = _pads(x_shape, (kh, kw), strides, padding)
-    dx_padded = np.zeros((n, x_shape[1] + top + bottom, x_shape[2] + left + right, c_in), dtype=dy.dtype)
-    # col2im, one kernel offset at a time: each offset's (C_out -> C_in) product is a
-    # contiguous block, so the strided additions stay cheap.
-    for p, q, rows, columns in _offsets((kh, kw), strides, (out_h, out_w)):
-        dx_padded[:, rows, columns, :] += (dy_rows @ kernel[p, q].T).reshape(n, out_h, out_w, c_in)
-    return dx_padded[:, top : top + x_shape[1], left : left + x_shape[2], :], dkernel, dbias
+def _clipped_offsets(geometry):
+    """Per kernel offset ``(p, q)``: the output rows ``i0:i1`` (and columns ``j0:j1``) whose
+    pixel at that offset lies inside the unpadded input, and the input slices they read."""
+    for p, q, _, _ in geometry.offsets():
+        yield p, q, _clip(p, 0, geometry), _clip(q, 1, geometry)
 
 
-def _pads(x_shape, kernel_size, strides, padding):
-    """``((top, bottom), (left, right))`` padding of an input of shape ``x_shape``."""
-    return (
-        pad_amounts(x_shape[1], kernel_size[0], strides[0], padding),
-        pad_amounts(x_shape[2], kernel_size[1], strides[1], padding),
-    )
+def _clip(offset, axis, geometry):
+    before, stride = geometry.pads[axis][0], geometry.strides[axis]
+    length, out = geometry.input_hw[axis], geometry.out_hw[axis]
+    start = max(-(-(before - offset) // stride), 0)         # first i with i*s + offset - before >= 0
+    stop = min((length - 1 + before - offset) // stride + 1, out)  # one past the last i inside
+    first = start * stride + offset - before
+    return start, max(stop, start), slice(first, first + (max(stop, start) - start - 1) * stride + 1, stride)
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
@@ -191,9 +186,7 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
     -------
     y : array ``(N, H_out, W_out, C_out)``
     """
-    x, kernel, bias, strides, padding, out_hw = _check_conv_args(x, kernel, bias, strides, padding)
-    dtype = np.result_type(x, kernel)
-    y, _ = _conv_forward(x.astype(dtype, copy=False), kernel.astype(dtype, copy=False), bias, strides, padding, out_hw)
+    y, _ = conv2d_forward(x, kernel, bias, strides, padding)
     return y
 
 
@@ -213,16 +206,8 @@ def conv2d_backward(dy, x, kernel, strides=1, padding="valid"):
     dkernel : array ``(kh, kw, C_in, C_out)``; ``dkernel[p, q, c, f] = sum dy[n, i, j, f] * x_pad[n, i*sh+p, j*sw+q, c]``
     dbias : array ``(C_out,)``; the sum of ``dy`` over batch and pixels
     """
-    x, kernel, _, strides, padding, out_hw = _check_conv_args(x, kernel, None, strides, padding)
-    dy = as_float_array(dy, "dy")
-    expected = (x.shape[0], out_hw[0], out_hw[1], kernel.shape[3])
-    if dy.shape != expected:
-        raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
-    dtype = np.result_type(x, kernel, dy)
-    x, kernel, dy = (a.astype(dtype, copy=False) for a in (x, kernel, dy))
-    _, cols = _conv_forward(x, kernel, None, strides, padding, out_hw)
-    dx, dkernel, dbias = _conv_backward(dy, x.shape, kernel, strides, padding, cols)
-    return dx, dkernel, dbias
+    _, cache = conv2d_forward(x, kernel, None, strides, padding)
+    return conv2d_backward_from_cache(dy, cache)
 
 
 def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
@@ -230,13 +215,11 @@ def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
 
     Shapes as in ``conv2d_backward``; returns ``(dx, dkernel, dbias)``.
     """
-    x, kernel, _, (sh, sw), padding, (out_h, out_w) = _check_conv_args(x, kernel, None, strides, padding)
-    dy = as_float_array(dy, "dy")
-    expected = (x.shape[0], out_h, out_w, kernel.shape[3])
-    if dy.shape != expected:
-        raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
+    x, kernel, _, geometry = _check_conv_args(x, kernel, None, strides, padding)
+    dy = geometry.check_output_gradient(dy, x.shape[0], kernel.shape[3])
+    (sh, sw), (out_h, out_w) = geometry.strides, geometry.out_hw
     kh, kw, _, _ = kernel.shape
-    x_pad, ((top, _), (left, _)) = pad_images(x, (kh, kw), (sh, sw), padding)
+    x_pad = geometry.pad(x)
     dx_pad = np.zeros(x_pad.shape, dtype=np.result_type(x, kernel, dy))
     dkernel = np.zeros(kernel.shape, dtype=dx_pad.dtype)
     for i in range(out_h):
@@ -247,10 +230,11 @@ def conv2d_backward_naive(dy, x, kernel, strides=1, padding="valid"):
                     dx_pad[:, i * sh + p, j * sw + q, :] += dy[:, i, j, :] @ kernel[p, q].T
                     dkernel[p, q] += x_pad[:, i * sh + p, j * sw + q, :].T @ dy[:, i, j, :]
     dbias = dy.sum(axis=(0, 1, 2))
-    return dx_pad[:, top : top + x.shape[1], left : left + x.shape[2], :], dkernel, dbias
+    return geometry.crop(dx_pad), dkernel, dbias
 
 
-def conv2d_forward(x, kernel, bias=None, strides=1, padding="valid"):
+
+def conv2d_forward(x, kernel, bias=None, strides=1, padding="valid", buffers=None):
     """``conv2d`` that also returns what its backward pass needs, in the style of cs231n's layers.
 
     The receptive fields are copied into one matrix (im2col), so that the forward pass is
@@ -263,57 +247,62 @@ def conv2d_forward(x, kernel, bias=None, strides=1, padding="valid"):
     bias : array ``(C_out,)`` or None
     strides : int or (int, int)
     padding : "valid" or "same"
+    buffers : optional, the cache of an earlier call, whose im2col matrix this call may
+        overwrite (a layer saves allocating it again on every batch); that cache is then spent
 
     Returns
     -------
     y : array ``(N, H_out, W_out, C_out)``, the same numbers as ``conv2d``
     cache : dict for ``conv2d_backward_from_cache``: ``cols (N * H_out * W_out, kh * kw * C_in)``,
-        the receptive fields, one per row; ``kernel``; ``x_shape``; ``y_shape``; ``padded_shape``
-        ``(N, H_pad, W_pad, C_in)``; ``pads ((top, bottom), (left, right))``; ``strides (sh, sw)``
+        the receptive fields, one per row; ``kernel``; ``x_shape``; ``y_shape``; ``geometry``
+        (the ``WindowGeometry``: strides, padding, output size)
     """
-    x, kernel, bias, strides, padding, (out_h, out_w) = _check_conv_args(x, kernel, bias, strides, padding)
+    x, kernel, bias, geometry = _check_conv_args(x, kernel, bias, strides, padding)
     dtype = np.result_type(x, kernel)
     x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
     kh, kw, c_in, c_out = kernel.shape
-    x_pad, pads = pad_images(x, (kh, kw), strides, padding)
-    # im2col: row (n, i, j) holds the window x_pad[n, i*sh : i*sh + kh, j*sw : j*sw + kw, :]
-    cols = im2col(x_pad, (kh, kw), strides, (out_h, out_w)).reshape(-1, kh * kw * c_in)
+    (out_h, out_w), n = geometry.out_hw, x.shape[0]
+    cols = receptive_fields(x, geometry, out=_buffer(buffers, "windows", (n, out_h, out_w, kh, kw, c_in), dtype))
     y = cols @ kernel.reshape(kh * kw * c_in, c_out)  # (N * H_out * W_out, C_out): every window times every filter
     if bias is not None:
         y += bias
-    y = y.reshape(x.shape[0], out_h, out_w, c_out)
-    cache = {"cols": cols, "kernel": kernel, "x_shape": x.shape, "y_shape": y.shape,
-             "padded_shape": x_pad.shape, "pads": pads, "strides": strides}
+    y = y.reshape(n, out_h, out_w, c_out)
+    cache = {"cols": cols, "windows": cols.reshape(n, out_h, out_w, kh, kw, c_in), "kernel": kernel,
+             "x_shape": x.shape, "y_shape": y.shape, "geometry": geometry}
+    if isinstance(buffers, dict) and "dcols" in buffers:
+        cache["dcols"] = buffers["dcols"]  # the backward pass's scratch memory, passed on too
     return y, cache
 
 
-def conv2d_backward_from_cache(dy, cache):
+def conv2d_backward_from_cache(dy, cache, need_dx=True):
     """The backward pass of ``conv2d_forward``: gradients of a scalar loss from ``dy = dL/dy``.
 
     Parameters
     ----------
     dy : array ``(N, H_out, W_out, C_out)``, the forward output's shape
     cache : the dict returned by ``conv2d_forward``
+    need_dx : False skips ``dx`` (a network's first layer needs no input gradient)
 
     Returns
     -------
-    dx : array ``(N, H, W, C_in)``; every window's gradient, ``dy @ kernel.T``, added back
-        where the window was taken (col2im); overlapping windows add up
+    dx : array ``(N, H, W, C_in)``, or None when ``need_dx`` is False; every window's
+        gradient, ``dy @ kernel.T``, added back where the window was taken (col2im);
+        overlapping windows add up
     dkernel : array ``(kh, kw, C_in, C_out)``; ``cols.T @ dy``: the input correlated with ``dy``
     dbias : array ``(C_out,)``; ``dy`` summed over the batch and all positions
     """
-    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape"} <= cache.keys():
+    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape", "geometry"} <= cache.keys():
         raise TypeError(f"cache must be the dict returned by conv2d_forward, got {type(cache).__name__}")
-    cols, kernel = cache["cols"], cache["kernel"]
+    cols, kernel, geometry = cache["cols"], cache["kernel"], cache["geometry"]
     kh, kw, c_in, c_out = kernel.shape
-    n, height, width, _ = cache["x_shape"]
-    dy = as_float_array(dy, "dy")
-    if dy.shape != cache["y_shape"]:
-        raise ValueError(f"dy must have the forward output's shape {cache['y_shape']}, got {dy.shape}")
+    n, out_h, out_w, _ = cache["y_shape"]
+    dy = geometry.check_output_gradient(dy, n, c_out).astype(cols.dtype, copy=False)
     dy_rows = dy.reshape(-1, c_out)                                  # (N * H_out * W_out, C_out), one row per window
     dkernel = (cols.T @ dy_rows).reshape(kernel.shape)               # sum over windows of window x dy
-    dbias = dy_rows.sum(axis=0)                                      # sum over batch and positions
-    dcols = dy_rows @ kernel.reshape(kh * kw * c_in, c_out).T        # each window's gradient, (N * H_out * W_out, kh * kw * C_in)
-    dx_pad = col2im(dcols.reshape(n, dy.shape[1], dy.shape[2], kh, kw, c_in), cache["padded_shape"], cache["strides"])
-    (top, _), (left, _) = cache["pads"]
-    return dx_pad[:, top : top + height, left : left + width, :], dkernel, dbias
+    dbias = np.ones(len(dy_rows), dy.dtype) @ dy_rows                # sum over batch and positions (faster than .sum(0))
+    if not need_dx:
+        return None, dkernel, dbias
+    dcols = _buffer(cache, "dcols", cols.shape, cols.dtype)          # scratch memory, kept for the next call
+    cache["dcols"] = np.matmul(dy_rows, kernel.reshape(kh * kw * c_in, c_out).T, out=dcols)  # each window's gradient
+    dx_pad = col2im(dcols.reshape(n, out_h, out_w, kh, kw, c_in), (n,) + geometry.padded_hw + (c_in,), geometry.strides)
+    return geometry.crop(dx_pad), dkernel, dbias

@@ -114,15 +114,15 @@ def check_model_gradients(model, x, y, h: float = 1e-6, max_entries: int | None 
     rng = make_rng(seed)
 
     def loss():
-        return model._loss_value(y, model._forward(x, training=False))
+        return model.compute_loss(x, y, training=False)
 
     # Analytic gradients through the same path that training uses.
     # (in inference mode, so that Dropout is the identity and the loss is deterministic)
-    _, _, dy = model._forward_backward(x, y, need_input_gradient=True, training=False)
-    analytic = {"x": dy}
+    _, grads, dx = model.compute_gradients(x, y, training=False, return_input_gradient=True)
+    analytic = {"x": dx}
     arrays = {"x": x}
-    for layer, name in model.trainable_pairs():
-        analytic[f"{layer.name}.{name}"] = layer.grads[name].copy()
+    for (layer, name), grad in zip(model.trainable_pairs(), grads):
+        analytic[f"{layer.name}.{name}"] = grad
         arrays[f"{layer.name}.{name}"] = layer.params[name]
 
     errors = {}

@@ -23,11 +23,17 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import activations as _activations
-from .conv import _conv_backward, _conv_forward
+from .activations import get_activation
+from .conv import conv2d_backward_from_cache, conv2d_forward
+from .dense import dense_backward_from_cache, dense_forward
 from .initializers import get_initializer, make_rng, zeros
 from .padding import check_window_fits
-from .pooling import _avg_pool_backward, _avg_pool_forward, _max_pool_backward, _max_pool_forward
+from .pooling import (
+    avg_pool2d_backward_from_cache,
+    avg_pool2d_forward,
+    max_pool2d_backward_from_cache,
+    max_pool2d_forward,
+)
 from .validation import (
     as_float_array,
     as_pair,
@@ -118,14 +124,21 @@ class Layer:
         x = self._check_input(x)
         return self._forward(x, training)
 
-    def backward(self, dy):
-        """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``."""
+    def backward(self, dy, need_input_gradient: bool = True):
+        """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``.
+
+        ``dy`` has the last output's shape; ``need_input_gradient=False`` skips ``dx`` (and returns None).
+        """
+        return self._backward(self._check_output_gradient(dy), need_input_gradient)
+
+    def _check_output_gradient(self, dy):
+        """A private float copy of ``dy`` (backward may work in place), of the last output's shape."""
         if not hasattr(self, "_last_output_shape"):
             raise RuntimeError(f"{self.name}: call forward before backward")
-        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: backward may work in place
+        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)
         if dy.shape != self._last_output_shape:
             raise ValueError(f"{self.name}: dy must have the last output's shape {self._last_output_shape}, got {dy.shape}")
-        return self._backward(dy)
+        return dy
 
     def __call__(self, x, training: bool = False):
         return self.forward(x, training=training)
@@ -193,34 +206,54 @@ def _snake(name: str) -> str:
     return out.replace("conv2_d", "conv2d").replace("pooling2_d", "pooling2d")
 
 
-class _ActivatedLayer(Layer):
-    """A layer ``y = g(z)`` with an affine ``z`` and a fused activation ``g``."""
+class ActivatedLayer(Layer):
+    """A layer ``y = g(z)``: a pre-activation ``z`` (Conv2D's and Dense's affine map, or
+    Activation's input itself) followed by an activation ``g`` (``activations``).
+
+    Subclasses compute ``z`` in ``_forward`` and pass it to ``_activate``, and implement
+    ``backward_pre_activation(dz, need_dx)``. ``logits`` is the last ``z`` when it is kept
+    (always, except for ReLU, which rectifies its own fresh ``z`` in place): the losses'
+    from-logits shortcut (``Loss.for_logits``) reads it.
+    """
 
     _owns_pre_activation = True  # z is a fresh array computed by this layer (not its input)
+    logits = None
 
     def _activate(self, z):
         if self.activation.name == "relu" and self._owns_pre_activation:
-            # z is this layer's own fresh array: rectify it in place, saving a copy per step.
-            self._z = None
+            # ReLU fused into the layer: z is this layer's own fresh array, so rectify it in place.
+            self.logits = None
             self._y = np.maximum(z, 0, out=z)
         else:
-            self._z = z  # the pre-activation ("logits" when g is softmax or sigmoid)
+            self.logits = z  # the pre-activation ("logits" when g is softmax or sigmoid)
             self._y = self.activation.forward(z)
         return self._y
 
-    def _backward(self, dy, need_dx: bool = True):
+    def activation_backward(self, dy):
+        """Step 1 of the backward pass: ``dz = dy * g'(z)``, through the activation, from the output ``y``.
+
+        ``dy`` and the result have the layer's output shape; for ReLU ``dy`` is changed in place.
+        """
         if self.activation.name == "relu":
             dy *= self._y > 0  # dy is always a private array here (backward copies the caller's)
-            return self._backward_pre_activation(dy, need_dx)
-        return self._backward_pre_activation(self.activation.backward(dy, self._y), need_dx)
+            return dy
+        return self.activation.backward(dy, self._y)
+
+    def _backward(self, dy, need_dx: bool = True):
+        return self.backward_pre_activation(self.activation_backward(dy), need_dx)
+
+    def backward_pre_activation(self, dz, need_dx: bool = True):
+        """The backward pass from ``dz = dL/dz`` (the activation already undone); fills ``grads``, returns ``dx``."""
+        raise NotImplementedError
 
 
-class Conv2D(_ActivatedLayer):
+class Conv2D(ActivatedLayer):
     """2-D convolution layer, ``keras.layers.Conv2D``'s twin.
 
     ``x (N, H, W, C_in) -> y (N, H_out, W_out, filters)``, ``y = activation(conv2d(x, kernel) + bias)``.
 
     Weights: ``kernel (kh, kw, C_in, filters)``, ``kernel_initializer`` (Glorot uniform); ``bias (filters,)``, zeros.
+    The arithmetic is ``conv2d_forward`` / ``conv2d_backward_from_cache``.
     """
 
     weight_names = ("kernel", "bias")
@@ -234,10 +267,11 @@ class Conv2D(_ActivatedLayer):
         self.kernel_size = as_pair(kernel_size, "kernel_size")
         self.strides = as_pair(strides, "strides")
         self.padding = check_padding(padding)
-        self.activation = _activations.get_activation(activation)
+        self.activation = get_activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
+        self._cache = None
         self._finish_init()
 
     def _output_shape(self, input_shape):
@@ -259,27 +293,27 @@ class Conv2D(_ActivatedLayer):
             )
 
     def _forward(self, x, training=False):
-        out_hw = check_window_fits(x.shape, self.kernel_size, self.strides, self.padding)
-        z, self._cols = _conv_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding, out_hw)
-        self._x_shape = x.shape
+        # The last batch's cache lends its im2col buffer to this batch.
+        z, self._cache = conv2d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides,
+                                        self.padding, buffers=self._cache)
         self._last_output_shape = z.shape
         return self._activate(z)
 
-    def _backward_pre_activation(self, dz, need_dx=True):
-        dx, dkernel, dbias = _conv_backward(dz, self._x_shape, self.params["kernel"], self.strides, self.padding,
-                                            self._cols, need_dx)
+    def backward_pre_activation(self, dz, need_dx=True):
+        dx, dkernel, dbias = conv2d_backward_from_cache(dz, self._cache, need_dx)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
         return dx
 
 
-class Dense(_ActivatedLayer):
+class Dense(ActivatedLayer):
     """Fully connected layer, the seed's ``z = W x + b``, ``y = g(z)`` (section 3.3).
 
     Row-vector convention, as in Keras: ``x (N, in) -> y (N, units)``, ``y = g(x @ kernel + bias)``.
 
     Weights: ``kernel (in, units)``, ``kernel_initializer`` (Glorot uniform); ``bias (units,)``, zeros.
+    The arithmetic is ``dense_forward`` / ``dense_backward_from_cache``.
     """
 
     weight_names = ("kernel", "bias")
@@ -290,7 +324,7 @@ class Dense(_ActivatedLayer):
                  seed=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
         self.units = check_positive_int(units, "units")
-        self.activation = _activations.get_activation(activation)
+        self.activation = get_activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
@@ -312,21 +346,22 @@ class Dense(_ActivatedLayer):
             )
 
     def _forward(self, x, training=False):
-        self._x = x
-        z = x @ self.params["kernel"]
-        if self.use_bias:
-            z += self.params["bias"]
+        z, self._cache = dense_forward(x, self.params["kernel"], self.params.get("bias"))
         self._last_output_shape = z.shape
         return self._activate(z)
 
-    def _backward_pre_activation(self, dz, need_dx=True):
-        self.grads["kernel"] = self._x.T @ dz
+    def backward_pre_activation(self, dz, need_dx=True):
+        """Steps 2 to 4: ``dkernel = x.T @ dz``, ``dbias = sum_n dz``, ``dx = dz @ kernel.T``."""
+        dx, dkernel, dbias = dense_backward_from_cache(dz, self._cache, need_dx)
+        self.grads["kernel"] = dkernel
         if self.use_bias:
-            self.grads["bias"] = dz.sum(axis=0)
-        return dz @ self.params["kernel"].T if need_dx else None
+            self.grads["bias"] = dbias
+        return dx
 
 
-class _Pooling2D(Layer):
+class Pooling2D(Layer):
+    """Base of the pooling layers: Keras's ``pool_size``, ``strides`` (None: the pool size) and ``padding``."""
+
     expected_rank = 4
     layout = "(batch, height, width, channels)"
 
@@ -343,35 +378,35 @@ class _Pooling2D(Layer):
         return (out_h, out_w, input_shape[2])
 
 
-class MaxPooling2D(_Pooling2D):
+class MaxPooling2D(Pooling2D):
     """Max pooling, ``keras.layers.MaxPooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
 
     ``strides=None`` means the pool size (2x2 windows that do not overlap).
+    The arithmetic is ``max_pool2d_forward`` / ``max_pool2d_backward_from_cache``.
     """
 
     def _forward(self, x, training=False):
-        out_hw = check_window_fits(x.shape, self.pool_size, self.strides, self.padding, name="pool_size")
-        y, self._x_pad = _max_pool_forward(x, self.pool_size, self.strides, self.padding, out_hw)
-        self._x_shape, self._y = x.shape, y
+        y, self._cache = max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
         self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
-        return _max_pool_backward(dy, self._x_shape, self._x_pad, self._y, self.pool_size, self.strides, self.padding)
+        return max_pool2d_backward_from_cache(dy, self._cache)
 
 
-class AveragePooling2D(_Pooling2D):
-    """Average pooling, ``keras.layers.AveragePooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``."""
+class AveragePooling2D(Pooling2D):
+    """Average pooling, ``keras.layers.AveragePooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
+
+    The arithmetic is ``avg_pool2d_forward`` / ``avg_pool2d_backward_from_cache``.
+    """
 
     def _forward(self, x, training=False):
-        out_hw = check_window_fits(x.shape, self.pool_size, self.strides, self.padding, name="pool_size")
-        y = _avg_pool_forward(x, self.pool_size, self.strides, self.padding, out_hw)
-        self._x_shape = x.shape
+        y, self._cache = avg_pool2d_forward(x, self.pool_size, self.strides, self.padding)
         self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
-        return _avg_pool_backward(dy, self._x_shape, self.pool_size, self.strides, self.padding)
+        return avg_pool2d_backward_from_cache(dy, self._cache)
 
 
 class Flatten(Layer):
@@ -426,7 +461,7 @@ class Dropout(Layer):
         return dy if self._scale is None else dy * self._scale
 
 
-class Activation(_ActivatedLayer):
+class Activation(ActivatedLayer):
     """An activation on its own: ``Activation("relu")``; ``x (N, ...) -> y (N, ...)``.
 
     Names: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"`` (over the last axis), ``"linear"``.
@@ -434,7 +469,7 @@ class Activation(_ActivatedLayer):
 
     def __init__(self, activation, input_shape=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
-        self.activation = _activations.get_activation(activation)
+        self.activation = get_activation(activation)
         self._finish_init()
 
     _owns_pre_activation = False  # z is the caller's x, which must not be changed in place
@@ -443,5 +478,5 @@ class Activation(_ActivatedLayer):
         self._last_output_shape = x.shape
         return self._activate(x)
 
-    def _backward_pre_activation(self, dz, need_dx=True):
+    def backward_pre_activation(self, dz, need_dx=True):
         return dz

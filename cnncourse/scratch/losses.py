@@ -63,6 +63,17 @@ class Loss:
         y_true, y_pred = self._check(y_true, y_pred)
         return self._gradient(y_true, y_pred)
 
+    def for_logits(self, activation: str):
+        """This loss computed from the logits ``z`` of ``y_pred = activation(z)``, or None.
+
+        Keras's shortcut, which ``Sequential`` takes when the last layer's activation
+        allows it: a crossentropy of softmax (or sigmoid) probabilities, computed from
+        ``z``, is exact, never takes the log of a probability that has underflowed to 0,
+        and its gradient w.r.t. ``z`` is simply ``(softmax(z) - y_true) / N``.
+        ``activation`` is a name such as ``"softmax"``; the base class has no shortcut.
+        """
+        return None
+
     def _check(self, y_true, y_pred):
         y_pred = as_float_array(y_pred, "y_pred")
         if y_pred.ndim < 1 or y_pred.shape[0] == 0:
@@ -138,6 +149,11 @@ class BinaryCrossentropy(Loss):
         inside = (y_pred >= low) & (y_pred <= high)  # the clip passes gradient only here
         return np.where(inside, (p - y_true) / (p * (1 - p)), 0) / y_pred.size
 
+    def for_logits(self, activation: str):
+        if activation == "sigmoid" and not self.from_logits:
+            return BinaryCrossentropy(from_logits=True)
+        return None
+
     def __repr__(self):
         return f"BinaryCrossentropy(from_logits={self.from_logits})"
 
@@ -179,6 +195,11 @@ class CategoricalCrossentropy(Loss):
         dq = np.where(inside, -y_true / np.clip(q, low, high), 0)  # through log and the clip
         # through q = p / sum(p): dL/dp_j = (dq_j - sum_k dq_k q_k) / sum(p)
         return (dq - (dq * q).sum(-1, keepdims=True)) / total / samples
+
+    def for_logits(self, activation: str):
+        if activation == "softmax" and not self.from_logits:
+            return CategoricalCrossentropy(from_logits=True)
+        return None
 
     def __repr__(self):
         return f"CategoricalCrossentropy(from_logits={self.from_logits})"
@@ -249,6 +270,11 @@ class SparseCategoricalCrossentropy(Loss):
         # L = -log c_y + log sum(c): dL/dc_j = -[j == y] / c_y + 1 / sum(c)
         dc = -one_hot / c + 1 / c.sum(-1, keepdims=True)
         return np.where(inside, dc, 0) / samples
+
+    def for_logits(self, activation: str):
+        if activation == "softmax" and not self.from_logits:
+            return SparseCategoricalCrossentropy(from_logits=True)
+        return None
 
     def __repr__(self):
         return f"SparseCategoricalCrossentropy(from_logits={self.from_logits})"

@@ -11,22 +11,21 @@ through every layer in reverse (each fills its ``grads``), then one optimizer up
 As in Keras, when the last layer ends in softmax (or sigmoid) and the loss is a
 categorical (or binary) crossentropy on probabilities, the loss is computed from the
 pre-activation logits: ``softmax(z) - one_hot(y)`` is exact and never divides by a
-probability that has underflowed to zero. Each layer's own ``backward`` (the softmax
-Jacobian-vector product included) is still exact and tested on its own.
+probability that has underflowed to zero. The loss owns that shortcut
+(``Loss.for_logits``); the model only asks for it. Each layer's own ``backward`` (the
+softmax Jacobian-vector product included) is still exact and tested on its own.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-
 import numpy as np
 
 from .initializers import make_rng
-from .layers import Layer, _ActivatedLayer
-from .losses import BinaryCrossentropy, CategoricalCrossentropy, Loss, SparseCategoricalCrossentropy, get_loss
+from .layers import ActivatedLayer, Layer
+from .losses import Loss, get_loss
 from .metrics import get_metric
 from .optimizers import get_optimizer
+from .progress import ProgressBar
 from .validation import as_float_array, check_finite, check_positive_int
 
 
@@ -40,38 +39,6 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
-
-
-class _Progress:
-    """A Keras-style progress line: ``12/148 [==>.....] - 3s 21ms/step - loss: 0.4 - accuracy: 0.8``."""
-
-    def __init__(self, total_steps: int, verbose: int, stream=None):
-        self.total, self.verbose, self.stream = total_steps, verbose, stream or sys.stdout
-        self.start = time.perf_counter()
-        self._last_draw = 0.0
-
-    def _line(self, step, logs):
-        elapsed = time.perf_counter() - self.start
-        width = 30
-        done = int(width * step / self.total)
-        bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
-        per_step = 1000 * elapsed / max(step, 1)
-        values = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
-        return f"{step}/{self.total} [{bar}] - {elapsed:.0f}s {per_step:.0f}ms/step" + (f" - {values}" if values else "")
-
-    def update(self, step, logs):
-        now = time.perf_counter()
-        if self.verbose == 1 and (now - self._last_draw > 0.2 or step == self.total):
-            self.stream.write("\r" + self._line(step, logs))
-            self.stream.flush()
-            self._last_draw = now
-
-    def finish(self, logs):
-        if self.verbose == 1:
-            self.stream.write("\r" + self._line(self.total, logs) + "\n")
-        elif self.verbose == 2:
-            self.stream.write(self._line(self.total, logs) + "\n")
-        self.stream.flush()
 
 
 class Sequential:
@@ -175,9 +142,22 @@ class Sequential:
     def backward(self, dy, need_input_gradient: bool = True):
         """Backpropagate ``dy (N,) + output_shape`` through every layer; returns ``dx`` (or None)."""
         dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: layers may work in place
-        for index in range(len(self.layers) - 1, -1, -1):
-            need_dx = need_input_gradient or index > 0
-            dy = self.layers[index]._backward(dy, need_dx)
+        return self._backpropagate(dy, need_input_gradient)
+
+    def _backpropagate(self, dy, need_input_gradient, from_logits=False):
+        """The one backpropagation loop, last layer first; each layer fills its ``grads``.
+
+        ``from_logits``: ``dy`` is the gradient w.r.t. the last layer's logits, so that
+        layer's activation is skipped. The first layer's input gradient is computed only
+        when ``need_input_gradient`` (saliency maps, gradient checks).
+        """
+        last = len(self.layers) - 1
+        for index in range(last, -1, -1):
+            layer, need_dx = self.layers[index], need_input_gradient or index > 0
+            if from_logits and index == last:
+                dy = layer.backward_pre_activation(dy, need_dx)
+            else:
+                dy = layer._backward(dy, need_dx)
         return dy
 
     # ---------------------------------------------------------------------- weights
@@ -251,65 +231,61 @@ class Sequential:
             raise RuntimeError("call compile(optimizer, loss) before fit, evaluate or train_on_batch")
 
     def _logits_loss(self):
-        """The from-logits twin of the loss when the last layer's activation allows it, else None."""
+        """The loss's from-logits twin for the last layer's activation (``Loss.for_logits``), or None."""
         last = self.layers[-1]
-        if not isinstance(last, _ActivatedLayer) or getattr(self.loss, "from_logits", True):
-            return None
-        kind = last.activation.name
-        if kind == "softmax" and isinstance(self.loss, SparseCategoricalCrossentropy):
-            return SparseCategoricalCrossentropy(from_logits=True)
-        if kind == "softmax" and isinstance(self.loss, CategoricalCrossentropy):
-            return CategoricalCrossentropy(from_logits=True)
-        if kind == "sigmoid" and isinstance(self.loss, BinaryCrossentropy):
-            return BinaryCrossentropy(from_logits=True)
-        return None
+        return self.loss.for_logits(last.activation.name) if isinstance(last, ActivatedLayer) else None
 
     def _loss_value(self, y, y_pred) -> float:
         logits_loss = self._logits_loss()
         if logits_loss is not None:
-            return logits_loss(y, self.layers[-1]._z)
+            return logits_loss(y, self.layers[-1].logits)
         return self.loss(y, y_pred)
 
-    def _forward_backward(self, x, y, need_input_gradient=False, training=True):
+    def _loss_and_gradients(self, x, y, training=True, need_input_gradient=False):
         """Forward, loss and backward on one checked batch; fills every layer's ``grads``.
 
         Returns ``(loss, y_pred, dx)``; ``dx`` is None unless ``need_input_gradient``.
         """
         y_pred = self._forward(x, training=training)
-        last = self.layers[-1]
         logits_loss = self._logits_loss()
-        need_dx = len(self.layers) > 1 or need_input_gradient
         if logits_loss is not None:
-            loss_value = logits_loss(y, last._z)
-            dy = last._backward_pre_activation(logits_loss.gradient(y, last._z), need_dx)
+            logits = self.layers[-1].logits
+            loss_value, dy = logits_loss(y, logits), logits_loss.gradient(y, logits)
         else:
-            loss_value = self.loss(y, y_pred)
-            dy = last._backward(self.loss.gradient(y, y_pred), need_dx)
-        for index in range(len(self.layers) - 2, -1, -1):
-            # the first layer's input gradient is only needed for saliency or gradient checks
-            dy = self.layers[index]._backward(dy, index > 0 or need_input_gradient)
-        return loss_value, y_pred, dy if need_input_gradient else None
+            loss_value, dy = self.loss(y, y_pred), self.loss.gradient(y, y_pred)
+        dx = self._backpropagate(dy, need_input_gradient, from_logits=logits_loss is not None)
+        return loss_value, y_pred, dx
 
-    def compute_gradients(self, x, y):
+    def compute_gradients(self, x, y, training: bool = True, return_input_gradient: bool = False):
         """The loss on one batch and its gradients, without updating the weights.
 
         Parameters
         ----------
         x : array ``(N,) + input_shape``; y : targets for the compiled loss
+        training : run the layers in training mode (Dropout active)
+        return_input_gradient : also return ``dx``, the gradient w.r.t. ``x``
 
         Returns
         -------
         loss : float
         grads : list of arrays in Keras's weight order (the shapes of ``get_weights()``)
+        dx : array ``(N,) + input_shape``, only with ``return_input_gradient``
         """
         self._require_compiled()
         x = self._check_x(x)
-        loss_value, _, _ = self._forward_backward(x, self._check_xy(x, y))
-        return loss_value, [layer.grads[name].copy() for layer, name in self.trainable_pairs()]
+        loss_value, _, dx = self._loss_and_gradients(x, self._check_xy(x, y), training, return_input_gradient)
+        grads = [layer.grads[name].copy() for layer, name in self.trainable_pairs()]
+        return (loss_value, grads, dx) if return_input_gradient else (loss_value, grads)
+
+    def compute_loss(self, x, y, training: bool = False) -> float:
+        """The compiled loss on one batch ``x (N,) + input_shape``, ``y``, as ``fit`` computes it; no gradients."""
+        self._require_compiled()
+        x = self._check_x(x)
+        return self._loss_value(self._check_xy(x, y), self._forward(x, training=training))
 
     def _train_step(self, x, y):
         """Forward, loss, backward, one optimizer step. ``x`` is already checked. Returns ``(loss, y_pred)``."""
-        loss_value, y_pred, _ = self._forward_backward(x, y)
+        loss_value, y_pred, _ = self._loss_and_gradients(x, y)
         self.optimizer.apply_gradients(
             [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()]
         )
@@ -374,10 +350,8 @@ class Sequential:
         history.params = {"epochs": epochs, "batch_size": batch_size, "samples": len(x)}
         steps = -(-len(x) // batch_size)
         for epoch in range(epochs):
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
             order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            progress = _Progress(steps, verbose)
+            progress = ProgressBar(steps, verbose, epoch=epoch + 1, epochs=epochs)
             totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
             seen = 0
             for step in range(steps):

@@ -16,74 +16,94 @@ Each channel is pooled on its own: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
 
 The vectorised versions loop over the ``ph * pw`` offsets ``(p, q)`` of the window, each
 step a whole-array operation on the strided slice ``x_pad[:, p::sh, q::sw, :]``.
+
+Public pairs in the style of cs231n's layers: ``max_pool2d_forward(x, ...) -> (y, cache)``
+and ``max_pool2d_backward_from_cache(dy, cache) -> dx``, and the same for average pooling.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .padding import check_window_fits, pad_amounts, pad_images
-from .validation import as_float_array, as_pair, check_images, check_padding
+from .padding import window_geometry
+from .validation import as_pair, check_images
 
 
 def _check_pool_args(x, pool_size, strides, padding):
-    """Validated ``x, (ph, pw), (sh, sw), padding, (out_h, out_w)``; strides default to the pool size."""
+    """Validated ``x`` and the pool's ``WindowGeometry``; strides default to the pool size, as in Keras."""
     x = check_images(x, "x")
     pool_size = as_pair(pool_size, "pool_size")
     strides = pool_size if strides is None else as_pair(strides, "strides")
-    padding = check_padding(padding)
-    out_hw = check_window_fits(x.shape, pool_size, strides, padding, name="pool_size")
-    return x, pool_size, strides, padding, out_hw
+    return x, window_geometry(x.shape, pool_size, strides, padding, name="pool_size")
 
 
-def _offsets(pool_size, strides, out_hw):
-    """``(p, q, rows, cols)`` for each window offset: the slices of ``x_pad`` it touches."""
-    (ph, pw), (sh, sw), (out_h, out_w) = pool_size, strides, out_hw
-    for p in range(ph):
-        for q in range(pw):
-            yield p, q, slice(p, p + (out_h - 1) * sh + 1, sh), slice(q, q + (out_w - 1) * sw + 1, sw)
-
-
-def _check_dy(dy, x, out_hw):
-    dy = as_float_array(dy, "dy")
-    expected = (x.shape[0], out_hw[0], out_hw[1], x.shape[3])
-    if dy.shape != expected:
-        raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
-    return dy
+def _check_cache(cache, keys, forward_name):
+    if not isinstance(cache, dict) or not set(keys) <= cache.keys():
+        raise TypeError(f"cache must be the dict returned by {forward_name}, got {type(cache).__name__}")
 
 
 # ----------------------------------------------------------------------------- max pooling
 
 
-def _max_pool_forward(x, pool_size, strides, padding, out_hw):
-    """Unchecked forward. Returns ``y (N, out_h, out_w, C)`` and the padded input."""
-    x_pad, _ = pad_images(x, pool_size, strides, padding, value=-np.inf)
+def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """Max pooling that also returns what its backward pass needs (cs231n's style).
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C)``
+    pool_size : int or (int, int)
+    strides : int, (int, int) or None (None: the pool size, as in Keras)
+    padding : "valid" or "same" (same: padded pixels are -inf, so they never win)
+
+    Returns
+    -------
+    y : array ``(N, H_out, W_out, C)``
+    cache : dict for ``max_pool2d_backward_from_cache``: ``x_padded (N, H_pad, W_pad, C)``,
+        ``y``, ``geometry`` (the ``WindowGeometry``)
+    """
+    x, geometry = _check_pool_args(x, pool_size, strides, padding)
+    x_pad = geometry.pad(x, value=-np.inf)
     y = None
-    for _, _, rows, cols in _offsets(pool_size, strides, out_hw):
+    for _, _, rows, cols in geometry.offsets():
+        # x_pad[:, rows, cols, :] is the pixel at offset (p, q) of every window at once: (N, H_out, W_out, C)
         y = x_pad[:, rows, cols, :].copy() if y is None else np.maximum(y, x_pad[:, rows, cols, :], out=y)
-    return y, x_pad
+    return y, {"x_padded": x_pad, "y": y, "geometry": geometry}
 
 
-def _max_pool_backward(dy, x_shape, x_pad, y, pool_size, strides, padding):
-    """Unchecked backward: each window sends ``dy`` to its maximum.
+def max_pool2d_backward_from_cache(dy, cache):
+    """The backward pass of ``max_pool2d_forward``: each window sends ``dy`` to its maximum.
 
     When a window holds the maximum more than once (e.g. several zeros after a ReLU),
     only the first one in row-major order gets the gradient, as in TensorFlow.
+
+    Parameters
+    ----------
+    dy : array ``(N, H_out, W_out, C)``
+    cache : the dict returned by ``max_pool2d_forward``
+
+    Returns
+    -------
+    dx : array ``(N, H, W, C)``: ``dy`` routed to the position of each window's maximum, zero elsewhere
     """
-    out_hw = y.shape[1:3]
-    dx_pad = np.zeros(x_pad.shape, dtype=dy.dtype)
+    _check_cache(cache, ("x_padded", "y", "geometry"), "max_pool2d_forward")
+    x_pad, y, geometry = cache["x_padded"], cache["y"], cache["geometry"]
+    dy = geometry.check_output_gradient(dy, y.shape[0], y.shape[3])
+    dy = dy.astype(np.result_type(y, dy), copy=False)
+    (ph, pw), (sh, sw) = geometry.window, geometry.strides
+    overlapping = sh < ph or sw < pw
+    dx_pad = geometry.zeros_padded(y.shape[0], y.shape[3], dy.dtype)
     remaining = dy.copy()  # gradient not yet handed to a maximum of its window
-    overlapping = strides[0] < pool_size[0] or strides[1] < pool_size[1]
-    for _, _, rows, cols in _offsets(pool_size, strides, out_hw):
-        hit = x_pad[:, rows, cols, :] == y
+    hit = np.empty(y.shape, dtype=bool)
+    last = ph * pw - 1
+    for index, (_, _, rows, cols) in enumerate(geometry.offsets()):
+        np.equal(x_pad[:, rows, cols, :], y, out=hit)  # where this offset holds its window's maximum
         if overlapping:
             dx_pad[:, rows, cols, :] += hit * remaining
         else:  # disjoint windows: each input pixel is written once (in place, no temporaries)
             np.multiply(hit, remaining, out=dx_pad[:, rows, cols, :])
-        remaining *= ~hit  # a tie later in the window gets nothing
-    top = pad_amounts(x_shape[1], pool_size[0], strides[0], padding)[0]
-    left = pad_amounts(x_shape[2], pool_size[1], strides[1], padding)[0]
-    return dx_pad[:, top : top + x_shape[1], left : left + x_shape[2], :]
+        if index < last:
+            np.copyto(remaining, 0, where=hit)  # a tie later in the window gets nothing
+    return geometry.crop(dx_pad)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
@@ -100,8 +120,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     -------
     y : array ``(N, H_out, W_out, C)``
     """
-    x, pool_size, strides, padding, out_hw = _check_pool_args(x, pool_size, strides, padding)
-    return _max_pool_forward(x, pool_size, strides, padding, out_hw)[0]
+    return max_pool2d_forward(x, pool_size, strides, padding)[0]
 
 
 def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
@@ -118,16 +137,15 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
     dx : array ``(N, H, W, C)``: ``dy`` routed to the position of each window's maximum,
         zero elsewhere.
     """
-    x, pool_size, strides, padding, out_hw = _check_pool_args(x, pool_size, strides, padding)
-    dy = _check_dy(dy, x, out_hw)
-    y, x_pad = _max_pool_forward(x, pool_size, strides, padding, out_hw)
-    return _max_pool_backward(dy.astype(np.result_type(x, dy), copy=False), x.shape, x_pad, y, pool_size, strides, padding)
+    _, cache = max_pool2d_forward(x, pool_size, strides, padding)
+    return max_pool2d_backward_from_cache(dy, cache)
 
 
 def max_pool2d_naive(x, pool_size=2, strides=None, padding="valid"):
     """The seed's max formula as loops over output pixels; same arguments and result as ``max_pool2d``."""
-    x, (ph, pw), (sh, sw), padding, (out_h, out_w) = _check_pool_args(x, pool_size, strides, padding)
-    x_pad, _ = pad_images(x, (ph, pw), (sh, sw), padding, value=-np.inf)
+    x, geometry = _check_pool_args(x, pool_size, strides, padding)
+    (ph, pw), (sh, sw), (out_h, out_w) = geometry.window, geometry.strides, geometry.out_hw
+    x_pad = geometry.pad(x, value=-np.inf)
     y = np.empty((x.shape[0], out_h, out_w, x.shape[3]), dtype=x.dtype)
     for i in range(out_h):
         for j in range(out_w):
@@ -138,36 +156,60 @@ def max_pool2d_naive(x, pool_size=2, strides=None, padding="valid"):
 # ------------------------------------------------------------------------- average pooling
 
 
-def _window_counts(x_shape, pool_size, strides, padding, out_hw, dtype):
+def _window_counts(geometry, dtype):
     """Real (unpadded) pixels in each window, ``(1, out_h, out_w, 1)``: TensorFlow's divisor."""
     counts = []
     for axis in (0, 1):
-        length, size, stride, out = x_shape[1 + axis], pool_size[axis], strides[axis], out_hw[axis]
-        before = pad_amounts(length, size, stride, padding)[0]
-        start = np.arange(out) * stride - before
-        counts.append(np.minimum(start + size, length) - np.maximum(start, 0))
+        start = np.arange(geometry.out_hw[axis]) * geometry.strides[axis] - geometry.pads[axis][0]
+        counts.append(np.minimum(start + geometry.window[axis], geometry.input_hw[axis]) - np.maximum(start, 0))
     return np.outer(counts[0], counts[1]).astype(dtype)[None, :, :, None]
 
 
-def _avg_pool_forward(x, pool_size, strides, padding, out_hw):
-    """Unchecked forward. Returns ``y (N, out_h, out_w, C)``."""
-    x_pad, _ = pad_images(x, pool_size, strides, padding)
+def avg_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """Average pooling that also returns what its backward pass needs (cs231n's style).
+
+    Parameters
+    ----------
+    x : array ``(N, H, W, C)``
+    pool_size : int or (int, int)
+    strides : int, (int, int) or None (None: the pool size)
+    padding : "valid" or "same" (same: the mean over the real pixels of each window)
+
+    Returns
+    -------
+    y : array ``(N, H_out, W_out, C)``
+    cache : dict for ``avg_pool2d_backward_from_cache``: ``x_shape``, ``dtype``, ``geometry``
+    """
+    x, geometry = _check_pool_args(x, pool_size, strides, padding)
+    x_pad = geometry.pad(x)
     total = None
-    for _, _, rows, cols in _offsets(pool_size, strides, out_hw):
+    for _, _, rows, cols in geometry.offsets():
         total = x_pad[:, rows, cols, :].copy() if total is None else np.add(total, x_pad[:, rows, cols, :], out=total)
-    return total / _window_counts(x.shape, pool_size, strides, padding, out_hw, x.dtype)
+    y = total / _window_counts(geometry, x.dtype)
+    return y, {"x_shape": x.shape, "dtype": y.dtype, "geometry": geometry}
 
 
-def _avg_pool_backward(dy, x_shape, pool_size, strides, padding):
-    """Unchecked backward: each window shares ``dy`` equally among its real pixels."""
-    out_hw = dy.shape[1:3]
-    share = dy / _window_counts(x_shape, pool_size, strides, padding, out_hw, dy.dtype)
-    (top, bottom) = pad_amounts(x_shape[1], pool_size[0], strides[0], padding)
-    (left, right) = pad_amounts(x_shape[2], pool_size[1], strides[1], padding)
-    dx_pad = np.zeros((x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right, x_shape[3]), dy.dtype)
-    for _, _, rows, cols in _offsets(pool_size, strides, out_hw):
+def avg_pool2d_backward_from_cache(dy, cache):
+    """The backward pass of ``avg_pool2d_forward``: each window shares ``dy`` equally among its real pixels.
+
+    Parameters
+    ----------
+    dy : array ``(N, H_out, W_out, C)``
+    cache : the dict returned by ``avg_pool2d_forward``
+
+    Returns
+    -------
+    dx : array ``(N, H, W, C)``
+    """
+    _check_cache(cache, ("x_shape", "dtype", "geometry"), "avg_pool2d_forward")
+    (n, _, _, channels), geometry = cache["x_shape"], cache["geometry"]
+    dy = geometry.check_output_gradient(dy, n, channels)
+    dtype = np.result_type(cache["dtype"], dy)
+    share = dy.astype(dtype, copy=False) / _window_counts(geometry, dtype)
+    dx_pad = geometry.zeros_padded(n, channels, dtype)
+    for _, _, rows, cols in geometry.offsets():
         dx_pad[:, rows, cols, :] += share
-    return dx_pad[:, top : top + x_shape[1], left : left + x_shape[2], :]
+    return geometry.crop(dx_pad)
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
@@ -184,8 +226,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     -------
     y : array ``(N, H_out, W_out, C)``
     """
-    x, pool_size, strides, padding, out_hw = _check_pool_args(x, pool_size, strides, padding)
-    return _avg_pool_forward(x, pool_size, strides, padding, out_hw)
+    return avg_pool2d_forward(x, pool_size, strides, padding)[0]
 
 
 def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
@@ -201,15 +242,15 @@ def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
     -------
     dx : array ``(N, H, W, C)``
     """
-    x, pool_size, strides, padding, out_hw = _check_pool_args(x, pool_size, strides, padding)
-    dy = _check_dy(dy, x, out_hw)
-    return _avg_pool_backward(dy.astype(np.result_type(x, dy), copy=False), x.shape, pool_size, strides, padding)
+    _, cache = avg_pool2d_forward(x, pool_size, strides, padding)
+    return avg_pool2d_backward_from_cache(dy, cache)
 
 
 def avg_pool2d_naive(x, pool_size=2, strides=None, padding="valid"):
     """The seed's mean formula as loops over output pixels; same arguments and result as ``avg_pool2d``."""
-    x, (ph, pw), (sh, sw), padding, (out_h, out_w) = _check_pool_args(x, pool_size, strides, padding)
-    x_pad, _ = pad_images(x, (ph, pw), (sh, sw), padding, value=np.nan)
+    x, geometry = _check_pool_args(x, pool_size, strides, padding)
+    (ph, pw), (sh, sw), (out_h, out_w) = geometry.window, geometry.strides, geometry.out_hw
+    x_pad = geometry.pad(x, value=np.nan)
     y = np.empty((x.shape[0], out_h, out_w, x.shape[3]), dtype=x.dtype)
     for i in range(out_h):
         for j in range(out_w):
