@@ -2,7 +2,31 @@
 
 import contextlib
 
+import numpy as np
 import pytest
+
+
+def random_conv_cases(count, seed, max_size=11, max_kernel=5, max_channels=4, max_batch=3):
+    """``[(x_shape, kernel_shape, strides, padding), ...]`` for convolution tests, drawn from ``seed``.
+
+    Odd sizes (3 to ``max_size``), rectangular kernels (1 to ``max_kernel``), strides 1-3,
+    "valid" and "same" in turn (a "valid" kernel always fits), 1 to ``max_channels``
+    channels and filters, 1 to ``max_batch`` images. Import it with
+    ``from conftest import random_conv_cases``.
+    """
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        height, width = int(rng.integers(3, max_size + 1)), int(rng.integers(3, max_size + 1))
+        kernel = (int(rng.integers(1, max_kernel + 1)), int(rng.integers(1, max_kernel + 1)))
+        strides = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        padding = ("valid", "same")[len(cases) % 2]
+        if padding == "valid" and (kernel[0] > height or kernel[1] > width):
+            continue
+        channels, filters = int(rng.integers(1, max_channels + 1)), int(rng.integers(1, max_channels + 1))
+        batch = int(rng.integers(1, max_batch + 1))
+        cases.append(((batch, height, width, channels), kernel + (channels, filters), strides, padding))
+    return cases
 
 
 @pytest.fixture(scope="module")

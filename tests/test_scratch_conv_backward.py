@@ -6,27 +6,12 @@ import pytest
 from cnncourse.scratch import conv2d, conv2d_backward, conv2d_backward_naive
 from cnncourse.scratch.conv import conv2d_backward_from_cache, conv2d_forward
 from cnncourse.scratch.gradcheck import numerical_gradient, relative_error
+from conftest import random_conv_cases
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
-def _random_cases(count, seed):
-    """``(x_shape, kernel_shape, strides, padding)``: odd sizes, rectangular kernels, strides 1-3, both paddings."""
-    rng = np.random.default_rng(seed)
-    cases = []
-    while len(cases) < count:
-        height, width = int(rng.integers(3, 10)), int(rng.integers(3, 10))
-        kernel = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
-        strides = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        padding = ("valid", "same")[len(cases) % 2]
-        if padding == "valid" and (kernel[0] > height or kernel[1] > width):
-            continue
-        channels, filters, batch = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
-        cases.append(((batch, height, width, channels), kernel + (channels, filters), strides, padding))
-    return cases
-
-
-CASES = _random_cases(14, seed=11)
+CASES = random_conv_cases(14, seed=11, max_size=9, max_kernel=4, max_channels=3, max_batch=2)
 
 
 def _arrays(x_shape, kernel_shape, seed=0):

@@ -7,27 +7,12 @@ from cnncourse import scratch
 from cnncourse.scratch import gradcheck
 from cnncourse.scratch.conv import col2im, im2col
 from cnncourse.scratch.padding import pad_amounts
+from conftest import random_conv_cases
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
-def _random_conv_cases(count, seed):
-    """(x_shape, kernel_shape, strides, padding) with odd sizes, non-square kernels, strides 1-3."""
-    rng = np.random.default_rng(seed)
-    cases = []
-    while len(cases) < count:
-        height, width = int(rng.integers(3, 12)), int(rng.integers(3, 12))
-        kernel = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
-        strides = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        padding = ("valid", "same")[len(cases) % 2]
-        if padding == "valid" and (kernel[0] > height or kernel[1] > width):
-            continue
-        channels, filters, batch = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
-        cases.append(((batch, height, width, channels), kernel + (channels, filters), strides, padding))
-    return cases
-
-
-CONV_CASES = _random_conv_cases(16, seed=1)
+CONV_CASES = random_conv_cases(16, seed=1, max_size=11, max_kernel=5, max_channels=4, max_batch=3)
 POOL_CASES = [
     ((2, 7, 9, 3), (2, 2), None, "valid"),
     ((2, 7, 9, 3), (2, 2), None, "same"),
@@ -202,3 +187,127 @@ def test_bias_and_dy_shapes_are_checked():
         scratch.conv2d_backward(np.zeros((1, 3, 3, 2)), np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)))
     with pytest.raises(TypeError, match="x must hold numbers"):
         scratch.conv2d(np.array([["a"]]), np.zeros((1, 1, 1, 1)))
+
+
+# ------------------------------------------------------------------ the public (out, cache) pairs
+
+
+@pytest.mark.parametrize("x_shape, pool_size, strides, padding", POOL_CASES)
+def test_pool_forward_and_backward_from_cache_match_the_plain_functions(x_shape, pool_size, strides, padding):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=x_shape)
+    for forward, backward_from_cache, plain, plain_backward in [
+        (scratch.max_pool2d_forward, scratch.max_pool2d_backward_from_cache, scratch.max_pool2d, scratch.max_pool2d_backward),
+        (scratch.avg_pool2d_forward, scratch.avg_pool2d_backward_from_cache, scratch.avg_pool2d, scratch.avg_pool2d_backward),
+    ]:
+        y, cache = forward(x, pool_size, strides, padding)
+        np.testing.assert_array_equal(y, plain(x, pool_size, strides, padding))
+        dy = rng.normal(size=y.shape)
+        np.testing.assert_array_equal(backward_from_cache(dy, cache), plain_backward(dy, x, pool_size, strides, padding))
+
+
+def test_max_pool_backward_gives_a_tie_to_the_first_maximum_only():
+    x = np.zeros((1, 4, 4, 1))  # every 2x2 window is a four-way tie, as after a ReLU
+    y, cache = scratch.max_pool2d_forward(x)
+    dx = scratch.max_pool2d_backward_from_cache(np.ones_like(y), cache)
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("backward, forward", [
+    (scratch.max_pool2d_backward_from_cache, "max_pool2d_forward"),
+    (scratch.avg_pool2d_backward_from_cache, "avg_pool2d_forward"),
+])
+def test_pool_backward_from_cache_refuses_a_wrong_cache_or_dy(backward, forward):
+    with pytest.raises(TypeError, match=f"cache must be the dict returned by {forward}"):
+        backward(np.zeros((1, 2, 2, 1)), None)
+    _, cache = getattr(scratch, forward)(np.zeros((1, 4, 4, 1)))
+    with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(1, 2, 2, 1\), got \(1, 3, 3, 1\)"):
+        backward(np.zeros((1, 3, 3, 1)), cache)
+
+
+@pytest.mark.parametrize("strides", [(1, 1), (2, 1), (1, 3)])
+def test_col2im_is_the_adjoint_of_im2col_for_every_stride(strides):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 7, 8, 3))
+    out_hw = ((7 - 3) // strides[0] + 1, (8 - 2) // strides[1] + 1)
+    windows = im2col(x, (3, 2), strides, out_hw)
+    w = rng.normal(size=windows.shape)
+    assert np.isclose(np.sum(windows * w), np.sum(x * col2im(w, x.shape, strides)))
+
+
+@pytest.mark.parametrize("x_shape, kernel_shape, strides, padding", CONV_CASES)
+def test_receptive_fields_write_the_padding_without_padding_x(x_shape, kernel_shape, strides, padding):
+    x = np.random.default_rng(9).normal(size=x_shape)
+    geometry = scratch.window_geometry(x.shape, kernel_shape[:2], strides, padding)
+    expected = im2col(geometry.pad(x), geometry.window, geometry.strides, geometry.out_hw)
+    cols = scratch.receptive_fields(x, geometry)
+    np.testing.assert_array_equal(cols, expected.reshape(cols.shape))
+    # A buffer from an earlier batch is reused and fully overwritten.
+    buffer = np.full(expected.shape, np.nan)
+    np.testing.assert_array_equal(scratch.receptive_fields(x, geometry, out=buffer), cols)
+
+
+def test_window_geometry_computes_the_padding_once_and_refuses_bad_windows():
+    geometry = scratch.window_geometry((1, 5, 6, 1), 3, 2, "same")
+    assert geometry.pads == ((1, 1), (0, 1)) and geometry.out_hw == (3, 3) and geometry.padded_hw == (7, 7)
+    assert [(p, q) for p, q, _, _ in geometry.offsets()] == [(p, q) for p in range(3) for q in range(3)]
+    assert geometry.crop(np.zeros((1, 7, 7, 1))).shape == (1, 5, 6, 1)
+    with pytest.raises(ValueError, match=r"kernel_size \(4, 4\) is larger than the padded input \(3, 3\)"):
+        scratch.window_geometry((1, 3, 3, 1), 4, 1, "valid")
+    with pytest.raises(ValueError, match="padding must be one of"):
+        scratch.window_geometry((1, 3, 3, 1), 2, 1, "full")
+    with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(2, 3, 3, 4\)"):
+        geometry.check_output_gradient(np.zeros((2, 3, 3, 5)), 2, 4)
+
+
+def test_dense_forward_and_backward_from_cache():
+    rng = np.random.default_rng(10)
+    x, kernel, bias, dz = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 2))
+    z, cache = scratch.dense_forward(x, kernel, bias)
+    np.testing.assert_allclose(z, x @ kernel + bias)
+    dx, dkernel, dbias = scratch.dense_backward_from_cache(dz, cache)
+    np.testing.assert_allclose(dx, dz @ kernel.T)
+    np.testing.assert_allclose(dkernel, x.T @ dz)
+    np.testing.assert_allclose(dbias, dz.sum(axis=0))
+    assert scratch.dense_backward_from_cache(dz, cache, need_dx=False)[0] is None
+    with pytest.raises(ValueError, match=r"dz must have the forward output's shape \(4, 2\), got \(4, 3\)"):
+        scratch.dense_backward_from_cache(np.zeros((4, 3)), cache)
+    with pytest.raises(TypeError, match="cache must be the dict returned by dense_forward"):
+        scratch.dense_backward_from_cache(dz, [x, kernel])
+    with pytest.raises(ValueError, match=r"x has 4 features but kernel \(3, 2\) expects 3"):
+        scratch.dense_forward(np.zeros((2, 4)), kernel)
+    with pytest.raises(ValueError, match="x contains 1 NaN"):
+        scratch.dense_forward(np.array([[np.nan, 0, 0]]), kernel)
+
+
+def test_conv2d_backward_from_cache_can_skip_dx():
+    rng = np.random.default_rng(12)
+    x, kernel = rng.normal(size=(2, 6, 6, 2)), rng.normal(size=(3, 3, 2, 4))
+    y, cache = scratch.conv2d_forward(x, kernel)
+    dy = rng.normal(size=y.shape)
+    dx, dkernel, dbias = scratch.conv2d_backward_from_cache(dy, cache)
+    skipped = scratch.conv2d_backward_from_cache(dy, cache, need_dx=False)
+    assert skipped[0] is None
+    np.testing.assert_array_equal(skipped[1], dkernel)
+    np.testing.assert_array_equal(skipped[2], dbias)
+
+
+def test_conv2d_forward_reuses_an_earlier_caches_buffer_with_the_same_results():
+    rng = np.random.default_rng(13)
+    kernel = rng.normal(size=(3, 3, 2, 4))
+    first, second = rng.normal(size=(2, 6, 6, 2)), rng.normal(size=(2, 6, 6, 2))
+    _, cache = scratch.conv2d_forward(first, kernel)
+    y, reused = scratch.conv2d_forward(second, kernel, buffers=cache)
+    assert np.shares_memory(reused["cols"], cache["cols"])
+    np.testing.assert_array_equal(y, scratch.conv2d(second, kernel))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_check_finite_finds_a_single_bad_value_and_lets_overflowing_sums_pass(bad):
+    from cnncourse.scratch.validation import check_finite
+
+    x = np.zeros((3, 4), np.float32)
+    x[1, 2] = bad
+    with pytest.raises(ValueError, match="x contains 1 NaN or infinite value"):
+        check_finite(x, "x")
+    check_finite(np.full(10, 3e38, np.float32), "big")  # the sum overflows, every value is finite

@@ -140,3 +140,62 @@ def test_model_input_checks():
         model.set_weights(model.get_weights()[:2])
     with pytest.raises(ValueError, match="metric must be 'accuracy' or one of"):
         model.compile(loss="mse", metrics=["auc"])
+
+
+def test_compute_gradients_and_compute_loss_are_the_training_step_without_the_update():
+    model = _small_model()
+    model.compile(optimizer=scratch.SGD(0.1), loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(3).normal(size=(5, 8, 8, 1)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1])
+    before = model.get_weights()
+    loss, grads, dx = model.compute_gradients(x, y, training=False, return_input_gradient=True)
+    assert [g.shape for g in grads] == [w.shape for w in before] and dx.shape == x.shape
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # nothing was updated
+    assert loss == pytest.approx(model.compute_loss(x, y))
+    assert loss == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+    two = model.compute_gradients(x, y)
+    assert len(two) == 2 and two[0] == pytest.approx(loss)
+    with pytest.raises(RuntimeError, match="call compile"):
+        _small_model().compute_loss(x, y)
+
+
+def test_the_loss_owns_the_logits_shortcut():
+    assert isinstance(scratch.SparseCategoricalCrossentropy().for_logits("softmax"), scratch.SparseCategoricalCrossentropy)
+    assert scratch.SparseCategoricalCrossentropy().for_logits("softmax").from_logits
+    assert scratch.CategoricalCrossentropy().for_logits("softmax").from_logits
+    assert scratch.BinaryCrossentropy().for_logits("sigmoid").from_logits
+    assert scratch.BinaryCrossentropy().for_logits("softmax") is None
+    assert scratch.SparseCategoricalCrossentropy(from_logits=True).for_logits("softmax") is None
+    assert scratch.MeanSquaredError().for_logits("sigmoid") is None
+
+
+def test_model_backward_is_the_layers_backward_in_reverse():
+    model = _small_model(activation="tanh")
+    x = np.random.default_rng(4).normal(size=(2, 8, 8, 1)).astype(np.float32)
+    y = model.forward(x, training=True)
+    dy = np.random.default_rng(5).normal(size=y.shape).astype(np.float32)
+    dx = model.backward(dy)
+    grads = [layer.grads[name].copy() for layer, name in model.trainable_pairs()]
+    model.forward(x, training=True)
+    manual = dy
+    for layer in reversed(model.layers):
+        manual = layer.backward(manual)
+    np.testing.assert_allclose(dx, manual, rtol=1e-6)
+    for grad, (layer, name) in zip(grads, model.trainable_pairs()):
+        np.testing.assert_allclose(grad, layer.grads[name], rtol=1e-6)
+    assert model.backward(dy, need_input_gradient=False) is None
+
+
+def test_progress_bar_prints_the_epoch_and_a_keras_style_line():
+    import io
+
+    stream = io.StringIO()
+    bar = scratch.ProgressBar(4, verbose=2, epoch=1, epochs=3, stream=stream)
+    bar.update(2, {"loss": 0.5})
+    bar.finish({"loss": 0.25, "val_loss": 0.5})
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Epoch 1/3"
+    assert lines[1].startswith("4/4 [==============================]") and lines[1].endswith("loss: 0.2500 - val_loss: 0.5000")
+    silent = io.StringIO()
+    scratch.ProgressBar(4, verbose=0, epoch=1, epochs=3, stream=silent).finish({"loss": 1.0})
+    assert silent.getvalue() == ""

@@ -18,7 +18,7 @@ Modules, one concept each:
 ``normalization``  BatchNormalization (batch statistics in training, moving ones at inference)
 ``residual``       Residual: y = x + block(x), Keras's ``layers.Add()([x, f(x)])`` inside a Sequential
 ``losses``         MAE, MSE, binary / categorical / sparse categorical crossentropy
-``metrics``        accuracy as Keras computes it
+``accuracy``       accuracy metrics as Keras computes them (``compile(metrics=["accuracy"])``)
 ``optimizers``     SGD (momentum, Nesterov), Adam, AdamW (decoupled weight decay)
 ``schedules``      CosineDecay (with warm-up), usable as any optimizer's learning_rate
 ``model``          Sequential: compile, fit, evaluate, predict, summary
@@ -78,7 +78,7 @@ from .losses import (
     SparseCategoricalCrossentropy,
     get_loss,
 )
-from .metrics import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
+from .accuracy import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
 from .model import History, Sequential
 from .normalization import BatchNormalization
 from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer

@@ -111,9 +111,16 @@ def col2im(dwindows: np.ndarray, padded_shape, strides) -> np.ndarray:
         rather than a reshape.
     """
     _, out_h, out_w, kh, kw, _ = dwindows.shape
-    dx_padded = np.zeros(padded_shape, dtype=dwindows.dtype)
+    stride_one = tuple(strides) == (1, 1)
+    dx_padded = (np.empty if stride_one else np.zeros)(padded_shape, dtype=dwindows.dtype)
     for p, q, rows, cols in window_offsets((kh, kw), strides, (out_h, out_w)):
-        dx_padded[:, rows, cols, :] += dwindows[:, :, :, p, q, :]
+        if stride_one and p == q == 0:
+            # Stride 1: offset (0, 0) is one block; assign it and zero the strips beside it (no full pass of zeros).
+            dx_padded[:, out_h:] = 0
+            dx_padded[:, :out_h, out_w:] = 0
+            dx_padded[:, :out_h, :out_w] = dwindows[:, :, :, 0, 0, :]
+        else:
+            dx_padded[:, rows, cols, :] += dwindows[:, :, :, p, q, :]
     return dx_padded
 
 

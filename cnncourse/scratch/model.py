@@ -23,7 +23,7 @@ import numpy as np
 from .initializers import make_rng
 from .layers import ActivatedLayer, Layer
 from .losses import Loss, get_loss
-from .metrics import get_metric
+from .accuracy import get_metric
 from .optimizers import get_optimizer
 from .progress import ProgressBar
 from .validation import as_float_array, check_finite, check_positive_int

@@ -91,7 +91,10 @@ def max_pool2d_backward_from_cache(dy, cache):
     dy = dy.astype(np.result_type(y, dy), copy=False)
     (ph, pw), (sh, sw) = geometry.window, geometry.strides
     overlapping = sh < ph or sw < pw
-    dx_pad = geometry.zeros_padded(y.shape[0], y.shape[3], dy.dtype)
+    # Disjoint windows that tile the padded input write every pixel once: no zeros needed.
+    tiled = not overlapping and (ph, pw) == (sh, sw) and all(
+        out * size == length for out, size, length in zip(geometry.out_hw, geometry.window, geometry.padded_hw))
+    dx_pad = (np.empty if tiled else np.zeros)((y.shape[0],) + geometry.padded_hw + (y.shape[3],), dy.dtype)
     remaining = dy.copy()  # gradient not yet handed to a maximum of its window
     hit = np.empty(y.shape, dtype=bool)
     last = ph * pw - 1
@@ -102,7 +105,7 @@ def max_pool2d_backward_from_cache(dy, cache):
         else:  # disjoint windows: each input pixel is written once (in place, no temporaries)
             np.multiply(hit, remaining, out=dx_pad[:, rows, cols, :])
         if index < last:
-            np.copyto(remaining, 0, where=hit)  # a tie later in the window gets nothing
+            remaining *= np.logical_not(hit, out=hit)  # a tie later in the window gets nothing
     return geometry.crop(dx_pad)
 
 

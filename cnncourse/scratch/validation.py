@@ -68,6 +68,12 @@ def check_rank(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
 
 def check_finite(array: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` if ``array`` holds NaN or infinity."""
+    if array.dtype.kind == "f":
+        # One sum reads the array once without a boolean temporary; it is finite whenever every
+        # value is, unless it overflows, and only then (or for a real NaN) do we look closer.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(array, axis=None)):
+                return
     if not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); check the data and the learning rate")
@@ -155,8 +161,3 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
         raise TypeError(f"{name} must be a float dtype such as 'float32' or 'float64', got {resolved}")
     return resolved
 
-
-def check_same_shape(expected: tuple, array: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` unless ``array.shape == expected``."""
-    if tuple(array.shape) != tuple(expected):
-        raise ValueError(f"{name} must have shape {tuple(expected)}, got {tuple(array.shape)}")
