@@ -32,8 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from toc_notebooks import ROOT  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the repository: scripts/ is one level below it
 
 STUB_BODY = ("# YOUR CODE HERE", "raise NotImplementedError")
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>:{3,}|`{3,})\{(?P<name>[\w-]+)\}(?P<argument>.*)$")

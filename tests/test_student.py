@@ -5,6 +5,9 @@ from __future__ import annotations
 import __future__
 import ast
 import builtins
+import collections
+import copy
+import dataclasses
 import importlib.util
 import re
 import textwrap
@@ -249,11 +252,276 @@ def test_checkers_fail_readably_on_the_stubs(edition, relative):
         assert "Traceback" not in message and len(message) < 1000
 
 
+@pytest.mark.parametrize("script", ["make_student.py", "time_notebooks.py"])
+def test_scripts_leave_sys_path_alone(script):
+    # The package is installed (editable); scripts import it, and load a sibling script from its path.
+    tree = ast.parse((ROOT / "scripts" / script).read_text(encoding="utf-8"))
+    uses = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Attribute) and ast.unparse(node) == "sys.path"]
+    assert not uses, f"scripts/{script} changes sys.path"
+
+
 def test_command_line(tmp_path, capsys):
     assert make_student.main(["--out", str(tmp_path / "out")]) == 0
     assert "Student edition:" in capsys.readouterr().out
     with pytest.raises(ValueError, match="--out"):
         make_student.make_student(ROOT, ROOT)
+
+
+# ----------------------------------------------- solution code visible elsewhere (a leak)
+#
+# A solution function "leaks" when its code can be read in a visible cell of any chapter of the
+# student edition: the same function under another name, or its statements pasted inline. The
+# comparison is on the syntax tree, so whitespace, comments, docstrings, quotes and parentheses do
+# not matter, and local names are numbered in order of first use, so renaming the variables does
+# not hide a copy either. Functions of a single statement (``return k**3 * c * f + f``) are idioms,
+# not solutions, and are not compared.
+
+MIN_STATEMENTS = 2  # statements in a solution function's body (nested ones counted), its docstring left out
+
+
+class _Canonical(ast.NodeTransformer):
+    """Numbers every name (variables, arguments, local functions) in order of first use; drops docstrings and
+    annotations."""
+
+    def __init__(self):
+        self.names: dict[str, str] = {}
+
+    def _rename(self, name: str) -> str:
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def visit_Name(self, node):
+        node.id = self._rename(node.id)
+        return node
+
+    def visit_arg(self, node):
+        node.arg, node.annotation = self._rename(node.arg), None
+        return node
+
+    def _function(self, node):
+        node.name, node.returns, node.decorator_list = self._rename(node.name), None, []
+        node.body = _without_docstrings(node.body) or [ast.Pass()]
+        return self.generic_visit(node)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+
+def _without_docstrings(statements: list[ast.stmt]) -> list[ast.stmt]:
+    return [s for s in statements if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                          and isinstance(s.value.value, str))]
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values: dict):
+        self.values = values
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.values:
+            return copy.deepcopy(self.values[node.id])
+        return node
+
+
+def _inline_assignments(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """``statements`` with each name assigned once (``t = a * b``) replaced by its value where it is used,
+    so that ``t = a * b; return t / (t + c)`` and ``return a * b / (a * b + c)`` compare equal."""
+    stored = collections.Counter(node.id for statement in statements for node in ast.walk(statement)
+                                 if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))
+    values, kept = {}, []
+    for statement in copy.deepcopy(statements):
+        statement = _Substitute(values).visit(statement)
+        target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
+        if isinstance(target, ast.Name) and stored[target.id] == 1:
+            values[target.id] = statement.value
+        else:
+            kept.append(statement)
+    return kept
+
+
+def _key(statements: list[ast.stmt], arguments: ast.arguments | None = None) -> str:
+    """A canonical text of ``statements`` (copies; the originals are not changed). With ``arguments`` (a whole
+    function), names assigned once are first replaced by their values."""
+    canonical = _Canonical()
+    statements = _without_docstrings(statements)
+    if arguments is not None:
+        canonical.visit(copy.deepcopy(arguments))  # arguments first: their names are numbered first
+        statements = _inline_assignments(statements)
+    return "\n".join(ast.dump(canonical.visit(copy.deepcopy(s))) for s in statements)
+
+
+def _statement_count(statements: list[ast.stmt]) -> int:
+    return sum(isinstance(node, ast.stmt) for s in _without_docstrings(statements) for node in ast.walk(s))
+
+
+def _functions(tree) -> list:
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _blocks(tree) -> list[list[ast.stmt]]:
+    """Every list of statements in ``tree``: the module's, and each body, else and finally branch."""
+    found = []
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            value = getattr(node, field, None)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                found.append(_without_docstrings(value))
+    return found
+
+
+def _parse(source: str):
+    """The syntax tree of a cell (IPython's ``%magic`` and ``!shell`` lines removed), or None."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+_FENCED_PYTHON = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*(?:\{code-cell\}[ \t]*)?(?:python|ipython3?|py)\b[^\n]*\n(.*?)^[ \t]*\1[ \t]*$",
+                            re.MULTILINE | re.DOTALL)
+
+
+def _fenced_python(markdown: str) -> list[str]:
+    return [match.group(2) for match in _FENCED_PYTHON.finditer(markdown)]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Solution:
+    where: str
+    name: str
+    as_function: str  # the key of the whole function, its arguments numbered first
+    inline: str  # the key of its body without the final return (the code pasted at top level)
+    inline_length: int
+
+
+def _solutions_of(relative: Path) -> list[_Solution]:
+    """The solution functions of a chapter (notebook or Markdown page) worth comparing."""
+    if relative.suffix == ".ipynb":
+        sources = _split_original(nbformat.read(ROOT / relative, as_version=4))[0]
+        sources += [code for prose in _split_original(nbformat.read(ROOT / relative, as_version=4))[1]
+                    for code in _fenced_python(prose)]
+    else:
+        sources = [code for block in _solution_blocks((ROOT / relative).read_text(encoding="utf-8"))
+                   for code in _fenced_python(block)]
+    found = []
+    for source in sources:
+        tree = _parse(source)
+        for function in _functions(tree) if tree else []:
+            if _statement_count(function.body) < MIN_STATEMENTS:
+                continue
+            body = _without_docstrings(function.body)
+            inline = body[:-1] if isinstance(body[-1], ast.Return) else body
+            found.append(_Solution(str(relative), function.name, _key(function.body, function.args),
+                                   _key(inline), len(inline) if _statement_count(inline) >= MIN_STATEMENTS else 0))
+    return found
+
+
+def _visible_sources(edition: Path, relative: Path) -> list[tuple[str, str]]:
+    """(where, code) of everything a student sees as code in a chapter of the edition: the code cells that are not
+    stubs, and Python blocks in the Markdown."""
+    if relative.suffix != ".ipynb":
+        return [(f"{relative}", code) for code in _fenced_python((edition / relative).read_text(encoding="utf-8"))]
+    found = []
+    for number, cell in enumerate(_read(edition, relative).cells):
+        if cell.cell_type == "code" and "exercise" not in cell.metadata.get("tags", []):
+            found.append((f"{relative} cell {number}", cell.source))
+        elif cell.cell_type == "markdown":
+            found += [(f"{relative} cell {number} (Markdown)", code) for code in _fenced_python(cell.source)]
+    return found
+
+
+def _leaks(solutions: list[_Solution], visible: list[tuple[str, str]]) -> list[str]:
+    """One line per place where a solution's code is visible."""
+    by_function = {}
+    for solution in solutions:
+        by_function.setdefault(solution.as_function, []).append(solution)
+    lengths = {solution.inline_length for solution in solutions if solution.inline_length}
+    by_inline = {(s.inline_length, s.inline): s for s in solutions if s.inline_length}
+    found = []
+    for where, source in visible:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        for function in _functions(tree):
+            for solution in by_function.get(_key(function.body, function.args), []):
+                found.append(f"{where}: `{function.name}` is the solution `{solution.name}` of {solution.where}")
+        for block in _blocks(tree):
+            for length in lengths:
+                for start in range(len(block) - length + 1):
+                    solution = by_inline.get((length, _key(block[start : start + length])))
+                    if solution is not None:
+                        found.append(f"{where}, line {block[start].lineno}: the body of the solution "
+                                     f"`{solution.name}` of {solution.where}")
+    return sorted(set(found))
+
+
+@pytest.fixture(scope="module")
+def all_solutions() -> list[_Solution]:
+    return [solution for relative in CHAPTERS for solution in _solutions_of(relative)]
+
+
+def test_solutions_are_found_in_every_chapter_with_code_exercises(all_solutions):
+    chapters = {solution.where for solution in all_solutions}
+    assert len(all_solutions) >= 20 and len(chapters) >= 8, sorted(chapters)
+
+
+@pytest.mark.parametrize("relative", CHAPTERS, **_ids)
+def test_no_solution_is_visible_in_any_chapter(edition, all_solutions, relative):
+    leaks = _leaks(all_solutions, _visible_sources(edition, relative))
+    assert not leaks, "a solution's code is visible in the student edition:\n  " + "\n  ".join(leaks)
+
+
+def test_leak_rules_in_miniature():
+    solution = textwrap.dedent(
+        '''
+        def receptive_field(layers):
+            """Receptive field of (kernel_size, stride) layers."""
+            size, jump = 1, 1
+            for kernel_size, stride in layers:
+                size += (kernel_size - 1) * jump
+                jump *= stride
+            return size
+
+        def conv3d_params(k, c, f):
+            return k**3 * c * f + f
+        '''
+    )
+    notebook = _notebook(("code", solution, "solution"))
+    path = ROOT / "chapters" / "99_miniature.ipynb"
+    sources = _split_original(notebook)[0]
+    solutions = []
+    for source in sources:
+        for function in _functions(ast.parse(source)):
+            if _statement_count(function.body) >= MIN_STATEMENTS:
+                body = _without_docstrings(function.body)
+                inline = body[:-1] if isinstance(body[-1], ast.Return) else body
+                solutions.append(_Solution(path.name, function.name, _key(function.body, function.args),
+                                           _key(inline), len(inline)))
+    assert [s.name for s in solutions] == ["receptive_field"]  # the one-statement idiom is not compared
+
+    renamed_and_reformatted = """
+def receptive_field_of(chain):   # a copy under another name
+    '''Another docstring.'''
+    field,   jump = (1), 1
+    for k, s in chain:
+        field += (k - 1) * jump  # grows with the jump
+        jump *= s
+    return field
+"""
+    inline = "size, jump = 1, 1\nfor kernel_size, stride in seed_layers:\n    size += (kernel_size - 1) * jump\n    jump *= stride\nprint(size)"
+    different = "def field(layers):\n    size = 1\n    for k, s in layers:\n        size += k - 1\n    return size"
+    idiom = "def volume(k, c, f):\n    return k**3 * c * f + f"
+    visible = [("renamed", renamed_and_reformatted), ("inline", inline), ("different", different), ("idiom", idiom),
+               ("magic", "%matplotlib inline\nx = 1")]
+    leaks = _leaks(solutions, visible)
+    assert [leak.split(":")[0] for leak in leaks] == ["inline, line 1", "renamed, line 4", "renamed"], leaks
+    assert "`receptive_field_of` is the solution `receptive_field` of 99_miniature.ipynb" in leaks[2]
+
+    ppv = "def ppv(se, sp, p):\n    tp = se * p\n    fp = (1 - sp) * (1 - p)\n    return tp / (tp + fp)"
+    folded = "def positive_predictive(a, b, c):\n    hits = a * c\n    return hits / (hits + (1 - b) * (1 - c))"
+    other = "def npv(se, sp, p):\n    tn = sp * (1 - p)\n    return tn / (tn + (1 - se) * p)"
+    ppv_solution = [_Solution("ch", "ppv", _key(f.body, f.args), "", 0) for f in _functions(ast.parse(ppv))]
+    assert len(_leaks(ppv_solution, [("folded", folded)])) == 1  # the intermediate variable inlined: still a copy
+    assert _leaks(ppv_solution, [("other", other)]) == []
+    assert _fenced_python("text\n\n```python\nx = 1\n```\n\n```text\nno\n```\n") == ["x = 1\n"]
 
 
 # ------------------------------------------------------------- the rules, in miniature

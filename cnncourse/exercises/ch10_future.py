@@ -55,3 +55,38 @@ def _check_fedavg(candidate):
             if len(set(site_sizes)) > 1 and np.shape(got) == want.shape and np.allclose(got, unweighted):
                 raise ExerciseFailed(f"{what}: weight {index} is the plain mean; weight each site by its share of the images")
             assert_close(got, want, what=f"{what}, weight {index}")
+
+
+def _reference_prevalence_shift(probabilities, old_prevalence, new_prevalence):
+    """Bayes' rule with new priors: the odds are multiplied by the ratio of the new to the old prior odds."""
+    ratio = (new_prevalence / (1 - new_prevalence)) / (old_prevalence / (1 - old_prevalence))
+    odds = probabilities / (1 - probabilities) * ratio
+    return odds / (1 + odds)
+
+
+@register("future_prevalence_shift", CHAPTER, "adjust predicted probabilities (N,) from one prevalence to another (prior shift)")
+def _check_prevalence_shift(candidate):
+    rng = np.random.default_rng(13)
+    cases = [
+        (np.array([0.5, 0.9, 0.1]), 0.742, 0.05, "validation (74.2%) to screening (5%)"),
+        (np.array([0.5]), 0.5, 0.2, "a 50% training prevalence to 20%"),
+        (rng.uniform(0.01, 0.99, 20), 0.625, 0.625, "an unchanged prevalence"),
+        (rng.uniform(0.01, 0.99, 50), 0.3, 0.8, "30% to 80%"),
+    ]
+    for probabilities, old, new, description in cases:
+        what = f"adjust_to_prevalence(probabilities of shape {probabilities.shape}, {old}, {new}), {description}"
+        received = call_candidate(candidate, probabilities.copy(), old, new, what=what)
+        expected = _reference_prevalence_shift(probabilities, old, new)
+        received_array = np.asarray(received, dtype=np.float64) if received is not None else None
+        if received_array is not None and received_array.shape == expected.shape and not np.allclose(received_array, expected):
+            scaled = probabilities * new / old
+            inverse = _reference_prevalence_shift(probabilities, new, old)
+            if np.allclose(received_array, scaled):
+                raise ExerciseFailed(
+                    f"{what}: you scaled the probabilities by new / old prevalence; that forgets the normal class. "
+                    "Multiply the *odds* p / (1 - p) by the ratio of the prior odds, then turn the odds back into a "
+                    "probability (your values can exceed 1)"
+                )
+            if np.allclose(received_array, inverse):
+                raise ExerciseFailed(f"{what}: the ratio is upside down: multiply the odds by new odds / old odds")
+        assert_close(received, expected, what=what)

@@ -7,10 +7,10 @@ from . import ExerciseFailed, assert_close, call_candidate, register
 CHAPTER = "11_faq"
 
 
-def _reference_receptive_field(layers):
+def _reference_dilated_receptive_field(layers):
     size, jump = 1, 1
-    for kernel_size, stride in layers:
-        size += (kernel_size - 1) * jump
+    for kernel_size, stride, dilation in layers:
+        size += dilation * (kernel_size - 1) * jump
         jump *= stride
     return size
 
@@ -25,25 +25,29 @@ def _as_number(received, what):
         raise ExerciseFailed(f"{what}: expected one number, received {type(received).__name__} {received!r}"[:300]) from None
 
 
-@register("faq_receptive_field", CHAPTER, "receptive field in pixels of a chain of (kernel_size, stride) layers")
-def _check_receptive_field(candidate):
+@register("faq_dilated_receptive_field", CHAPTER, "receptive field in pixels of a chain of (kernel_size, stride, dilation) layers")
+def _check_dilated_receptive_field(candidate):
     cases = (
-        [(3, 1)],
-        [(3, 1), (3, 1)],
-        [(5, 1)],
-        [(3, 1), (2, 2), (3, 1)],
-        [(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)],  # the seed's CNN: 18
-        [(7, 2), (3, 2), (3, 1)],
-        [(1, 1)],
+        [(3, 1, 1)],
+        [(3, 1, 2)],  # a 3 x 3 kernel with its taps 2 apart spans 5 pixels
+        [(3, 1, 1), (3, 1, 2), (3, 1, 4)],  # dilations 1, 2, 4: 15, as three 7 x 7 kernels' worth of context
+        [(3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1)],  # the seed's CNN: 18
+        [(3, 1, 1), (2, 2, 1), (3, 1, 2)],
+        [(7, 2, 1), (3, 2, 3), (3, 1, 1)],
+        [(1, 1, 5)],  # a 1 x 1 kernel has one tap, whatever the dilation
     )
     for layers in cases:
-        what = f"receptive_field({layers})"
+        what = f"dilated_receptive_field({layers})"
         received = _as_number(call_candidate(candidate, list(layers), what=what), what)
-        expected = _reference_receptive_field(layers)
+        expected = _reference_dilated_receptive_field(layers)
         if received != expected:
             hint = ""
-            if received == 1 + sum(k - 1 for k, _ in layers):
-                hint = " (you added kernel_size - 1 per layer; each layer's growth must be multiplied by the strides before it)"
+            if received == _reference_dilated_receptive_field([(k, s, 1) for k, s, _ in layers]):
+                hint = " (you left out the dilation: a k x k kernel with dilation d spans d * (k - 1) + 1 pixels)"
+            elif received == 1 + sum(d * (k - 1) for k, _, d in layers):
+                hint = " (each layer's growth must also be multiplied by the strides before it)"
+            elif received == _reference_dilated_receptive_field([(k * d, s, 1) for k, s, d in layers]):
+                hint = " (a dilated kernel spans d * (k - 1) + 1 pixels, not k * d)"
             raise ExerciseFailed(f"{what}: expected {expected}, received {received:g}{hint}")
 
 
@@ -93,3 +97,80 @@ def _check_dice_score(candidate):
         if not np.isfinite(received):
             raise ExerciseFailed(f"{what}: expected {expected:.4f}, received {received} (handle empty masks)")
         assert_close(received, expected, what=what)
+
+
+def _reference_standardise(train, images):
+    return (images - train.mean(axis=0)) / (train.std(axis=0) + 1e-7)
+
+
+@register("faq_standardise_pixels", CHAPTER, "standardise (N, D) images with each pixel's mean and sd over the training images")
+def _check_standardise_pixels(candidate):
+    rng = np.random.default_rng(14)
+    train = rng.uniform(0.2, 0.9, (40, 6)) * np.linspace(0.5, 1.5, 6)
+    constant = train.copy()
+    constant[:, 2] = 0.5  # a pixel with the same value in every training image: its sd is 0
+    cases = [
+        (train, rng.uniform(0, 1, (7, 6)), "7 images of 6 pixels"),
+        (train, train, "the training images themselves"),
+        (constant, np.full((3, 6), 0.5), "a pixel that is constant in the training images"),
+    ]
+    for train_images, images, description in cases:
+        what = f"standardise(train of shape {train_images.shape}, images of shape {images.shape}), {description}"
+        received = call_candidate(candidate, train_images.copy(), images.copy(), what=what)
+        expected = _reference_standardise(train_images, images)
+        array = None if received is None else np.asarray(received, dtype=np.float64)
+        if array is not None and array.shape == expected.shape and not np.allclose(array, expected, rtol=1e-5, atol=1e-5):
+            if not np.isfinite(array).all():
+                raise ExerciseFailed(f"{what}: your result holds NaN or inf: a pixel whose training sd is 0 must not "
+                                     "be divided by 0 (add 1e-7 to the sd)")
+            own = (images - images.mean(axis=0)) / (images.std(axis=0) + 1e-7)
+            per_image = (images - images.mean(axis=1, keepdims=True)) / (images.std(axis=1, keepdims=True) + 1e-7)
+            if len(images) > 1 and np.allclose(array, own, atol=1e-5):
+                raise ExerciseFailed(f"{what}: you used the statistics of the images you transform; use the training "
+                                     "images' mean and sd, so that validation images are transformed as the training ones were")
+            if np.allclose(array, per_image, atol=1e-5):
+                raise ExerciseFailed(f"{what}: you standardised each image (its rows); standardise each pixel (a column, "
+                                     "axis 0) with its mean and sd over the training images")
+        assert_close(received, expected, what=what, rtol=1e-5, atol=1e-5)
+
+
+def _auc(labels, scores):
+    """ROC AUC as the probability that a random positive outscores a random negative (ties count one half)."""
+    positives, negatives = scores[labels == 1], scores[labels == 0]
+    wins = (positives[:, None] > negatives[None, :]).mean() + 0.5 * (positives[:, None] == negatives[None, :]).mean()
+    return float(wins)
+
+
+def _flip_cases():
+    """Images (N, 8, 8, 1) with a bright spot on the left (label 1) or the right (label 0), and three scorers."""
+    rng = np.random.default_rng(16)
+    labels = np.tile([0, 1], 20)
+    images = rng.uniform(0.0, 0.3, (40, 8, 8, 1))
+    for index, label in enumerate(labels):
+        column = rng.integers(0, 3) if label else rng.integers(5, 8)
+        images[index, rng.integers(1, 7), column, 0] += 0.6 + 0.3 * rng.random()
+    left_side = lambda x: np.asarray(x)[:, :, :4, 0].mean(axis=(1, 2)) - np.asarray(x)[:, :, 4:, 0].mean(axis=(1, 2))
+    top_left = lambda x: np.asarray(x)[:, :4, :4, 0].mean(axis=(1, 2)) + 0.5 * np.asarray(x)[:, :4, :, 0].mean(axis=(1, 2))
+    symmetric = lambda x: np.asarray(x)[..., 0].max(axis=(1, 2))
+    return images, labels, (("a scorer that looks at the left half", left_side),
+                            ("a scorer that looks at the top left", top_left),
+                            ("a left-right symmetric scorer", symmetric))
+
+
+@register("faq_flip_auc_change", CHAPTER, "validation AUC on left-right flipped images minus the AUC on the originals")
+def _check_flip_auc_change(candidate):
+    images, labels, scorers = _flip_cases()
+    for description, predict in scorers:
+        what = f"flip_auc_change(predict, images of shape {images.shape}, labels) with {description}"
+        received = _as_number(call_candidate(candidate, predict, images.copy(), labels.copy(), what=what), what)
+        original = _auc(labels, predict(images))
+        expected = _auc(labels, predict(images[:, :, ::-1])) - original
+        if not np.isclose(received, expected, atol=1e-6):
+            hint = ""
+            if np.isclose(received, _auc(labels, predict(images[:, ::-1])) - original, atol=1e-6):
+                hint = " (you flipped up-down: a left-right flip reverses the width axis, images[:, :, ::-1])"
+            elif np.isclose(received, -expected, atol=1e-6):
+                hint = " (the sign: flipped minus original)"
+            elif np.isclose(received, expected + original, atol=1e-6):
+                hint = " (that is the AUC on the flipped images; return the change)"
+            raise ExerciseFailed(f"{what}: expected {expected:+.4f}, received {received:+.4f}{hint}")
