@@ -181,17 +181,8 @@ def _clip(offset, axis, geometry):
 def conv2d(x, kernel, bias=None, strides=1, padding="valid"):
     """Vectorised 2-D convolution (im2col + one matrix product); same results as ``conv2d_naive``.
 
-    Parameters
-    ----------
-    x : array ``(N, H, W, C_in)``
-    kernel : array ``(kh, kw, C_in, C_out)``
-    bias : array ``(C_out,)`` or None
-    strides : int or (int, int)
-    padding : "valid" or "same"
-
-    Returns
-    -------
-    y : array ``(N, H_out, W_out, C_out)``
+    ``x (N, H, W, C_in)``, ``kernel (kh, kw, C_in, C_out)``, ``bias (C_out,)`` or None,
+    ``strides`` and ``padding`` as in ``conv2d_forward``; returns ``y (N, H_out, W_out, C_out)``.
     """
     y, _ = conv2d_forward(x, kernel, bias, strides, padding)
     return y

@@ -51,14 +51,19 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     grad = np.zeros_like(x)
     flat, flat_grad = x.reshape(-1), grad.reshape(-1)  # views: writing to flat changes x
     for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + h
-        plus = f()
-        flat[i] = original - h
-        minus = f()
-        flat[i] = original
-        flat_grad[i] = (plus - minus) / (2 * h)
+        flat_grad[i] = _centred_difference(f, flat, i, h)
     return grad
+
+
+def _centred_difference(f, flat, i, h):
+    """``(f(x + h e_i) - f(x - h e_i)) / 2h``, with ``flat[i]`` perturbed in place and restored."""
+    original = flat[i]
+    flat[i] = original + h
+    plus = f()
+    flat[i] = original - h
+    minus = f()
+    flat[i] = original
+    return (plus - minus) / (2 * h)
 
 
 def check_layer_gradients(layer, x, training: bool = False, seed=0, h: float = 1e-6) -> dict[str, float]:
@@ -130,14 +135,6 @@ def check_model_gradients(model, x, y, h: float = 1e-6, max_entries: int | None 
         flat = array.reshape(-1)
         count = flat.size if max_entries is None else min(max_entries, flat.size)
         chosen = rng.choice(flat.size, size=count, replace=False)
-        numeric = np.empty(count)
-        for k, i in enumerate(chosen):
-            original = flat[i]
-            flat[i] = original + h
-            plus = loss()
-            flat[i] = original - h
-            minus = loss()
-            flat[i] = original
-            numeric[k] = (plus - minus) / (2 * h)
+        numeric = np.array([_centred_difference(loss, flat, i, h) for i in chosen])
         errors[key] = relative_error(analytic[key].reshape(-1)[chosen], numeric)
     return errors

@@ -110,35 +110,15 @@ def max_pool2d_backward_from_cache(dy, cache):
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Max pooling.
-
-    Parameters
-    ----------
-    x : array ``(N, H, W, C)``
-    pool_size : int or (int, int)
-    strides : int, (int, int) or None (None: the pool size, as in Keras)
-    padding : "valid" or "same"
-
-    Returns
-    -------
-    y : array ``(N, H_out, W_out, C)``
-    """
+    """Max pooling, ``x (N, H, W, C) -> y (N, H_out, W_out, C)``; arguments as in ``max_pool2d_forward``."""
     return max_pool2d_forward(x, pool_size, strides, padding)[0]
 
 
 def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
     """Gradient of a scalar loss through ``y = max_pool2d(x, ...)``.
 
-    Parameters
-    ----------
-    dy : array ``(N, H_out, W_out, C)``
-    x : array ``(N, H, W, C)``, the forward input
-    pool_size, strides, padding : as in the forward pass
-
-    Returns
-    -------
-    dx : array ``(N, H, W, C)``: ``dy`` routed to the position of each window's maximum,
-        zero elsewhere.
+    ``dy (N, H_out, W_out, C)``, the forward input ``x (N, H, W, C)`` and the forward's
+    arguments; returns ``dx (N, H, W, C)``: ``dy`` routed to each window's maximum, zero elsewhere.
     """
     _, cache = max_pool2d_forward(x, pool_size, strides, padding)
     return max_pool2d_backward_from_cache(dy, cache)
@@ -216,34 +196,15 @@ def avg_pool2d_backward_from_cache(dy, cache):
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
-    """Average pooling.
-
-    Parameters
-    ----------
-    x : array ``(N, H, W, C)``
-    pool_size : int or (int, int)
-    strides : int, (int, int) or None (None: the pool size)
-    padding : "valid" or "same" (same: the mean over the real pixels of each window)
-
-    Returns
-    -------
-    y : array ``(N, H_out, W_out, C)``
-    """
+    """Average pooling, ``x (N, H, W, C) -> y (N, H_out, W_out, C)``; arguments as in ``avg_pool2d_forward``."""
     return avg_pool2d_forward(x, pool_size, strides, padding)[0]
 
 
 def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
     """Gradient of a scalar loss through ``y = avg_pool2d(x, ...)``.
 
-    Parameters
-    ----------
-    dy : array ``(N, H_out, W_out, C)``
-    x : array ``(N, H, W, C)``, the forward input (only its shape matters)
-    pool_size, strides, padding : as in the forward pass
-
-    Returns
-    -------
-    dx : array ``(N, H, W, C)``
+    ``dy (N, H_out, W_out, C)``, the forward input ``x (N, H, W, C)`` (only its shape
+    matters) and the forward's arguments; returns ``dx (N, H, W, C)``.
     """
     _, cache = avg_pool2d_forward(x, pool_size, strides, padding)
     return avg_pool2d_backward_from_cache(dy, cache)
