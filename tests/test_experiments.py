@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnncourse.data import load_pneumoniamnist, to_float_images
-from cnncourse.experiments import class_weights, evaluate_scores, to_model_input
+from cnncourse.data import load_pneumoniamnist
+import cnncourse.experiments
+from cnncourse.experiments import class_weights, evaluate_scores
 from cnncourse.experiments.__main__ import build_parser, main
 
 SHARED = Path(os.environ.get("CNNCOURSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -22,11 +23,8 @@ def test_helpers():
     assert class_weights(np.array([0, 1, 1, 1])) == {0: 2.0, 1: 4 / 6}
     with pytest.raises(ValueError, match="both classes"):
         class_weights(np.ones(5, int))
-    # The deprecated name is cnncourse.data.to_float_images, until its last user moves.
-    images = np.full((2, 28, 28), 255, np.uint8)
-    assert np.array_equal(to_model_input(images), to_float_images(images))
-    with pytest.raises(TypeError, match="uint8"):
-        to_model_input(np.zeros((2, 28, 28)))
+    # The one uint8 -> float32 conversion is cnncourse.data.to_float_images; no second copy lives here.
+    assert not hasattr(cnncourse.experiments, "to_model_input")
     y = np.array([0, 0, 1, 1])
     result = evaluate_scores(y, np.array([0.1, 0.3, 0.6, 0.8]), y, np.array([0.2, 0.5, 0.4, 0.9]))
     assert 0.3 < result["threshold"] <= 0.6 and result["val_auc"] == 1.0 and result["test_auc"] == 0.75

@@ -31,7 +31,6 @@ from ..seeding import set_seed
 __all__ = [
     "IMPROVED_DEFAULTS",
     "PneumoniaRun",
-    "to_model_input",
     "class_weights",
     "evaluate_scores",
     "train_improved",
@@ -71,15 +70,6 @@ class PneumoniaRun:
     val_scores: np.ndarray
     test_scores: np.ndarray
     history: dict = field(default_factory=dict)
-
-
-def to_model_input(images) -> np.ndarray:
-    """Deprecated: ``cnncourse.data.to_float_images``, uint8 (N, H, W) -> float32 (N, H, W, 1) in [0, 1].
-
-    Kept only until the last chapter that imports it from here (11_faq) moves to
-    ``cnncourse.data.to_float_images``; new code calls that.
-    """
-    return to_float_images(images)
 
 
 def class_weights(labels) -> dict[int, float]:
