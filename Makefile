@@ -73,8 +73,9 @@ student: $(STAMP)
 times: $(STAMP)
 	$(BIN)/python scripts/time_notebooks.py
 
+# Scratch vs Keras speed (issue 14); e.g. make bench BENCH_ARGS="--profile" or "--blas-threads 1".
 bench: $(STAMP)
-	$(BIN)/python -m cnncourse.bench
+	$(BIN)/python -m cnncourse.bench $(BENCH_ARGS)
 
 # The repository URL lives in _config.yml; this rewrites every place that repeats it
 # (README badges, CITATION.cff, the instructors' guide, each chapter's setup cell):

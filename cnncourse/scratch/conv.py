@@ -252,21 +252,29 @@ def conv2d_forward(x, kernel, bias=None, strides=1, padding="valid", buffers=Non
     -------
     y : array ``(N, H_out, W_out, C_out)``, the same numbers as ``conv2d``
     cache : dict for ``conv2d_backward_from_cache``: ``cols (N * H_out * W_out, kh * kw * C_in)``,
-        the receptive fields, one per row; ``kernel``; ``x_shape``; ``y_shape``; ``geometry``
-        (the ``WindowGeometry``: strides, padding, output size)
+        the receptive fields, one per row; ``extended``, the same with a column of ones
+        ``(N * H_out * W_out, kh * kw * C_in + 1)``; ``kernel``; ``x_shape``; ``y_shape``;
+        ``geometry`` (the ``WindowGeometry``: strides, padding, output size)
     """
     x, kernel, bias, geometry = _check_conv_args(x, kernel, bias, strides, padding)
     dtype = np.result_type(x, kernel)
     x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
     kh, kw, c_in, c_out = kernel.shape
     (out_h, out_w), n = geometry.out_hw, x.shape[0]
-    cols = receptive_fields(x, geometry, out=_buffer(buffers, "windows", (n, out_h, out_w, kh, kw, c_in), dtype))
-    y = cols @ kernel.reshape(kh * kw * c_in, c_out)  # (N * H_out * W_out, C_out): every window times every filter
-    if bias is not None:
-        y += bias
-    y = y.reshape(n, out_h, out_w, c_out)
-    cache = {"cols": cols, "windows": cols.reshape(n, out_h, out_w, kh, kw, c_in), "kernel": kernel,
-             "x_shape": x.shape, "y_shape": y.shape, "geometry": geometry}
+    width = kh * kw * c_in
+    # The bias trick: the im2col matrix gets a last column of ones and the kernel matrix a last
+    # row, the bias, so one product adds the bias, and in the backward pass one product gives
+    # dbias along with dkernel. Its memory is lent by the last batch's cache when it fits.
+    extended = _buffer(buffers, "extended", (n * out_h * out_w, width + 1), dtype)
+    extended[:, width] = 1
+    # im2col: row (n, i, j) holds the window x_pad[n, i*sh : i*sh + kh, j*sw : j*sw + kw, :]
+    cols = receptive_fields(x, geometry, out=extended[:, :width].reshape(n, out_h, out_w, kh, kw, c_in))
+    weights = np.empty((width + 1, c_out), dtype)
+    weights[:width] = kernel.reshape(width, c_out)
+    weights[width] = 0 if bias is None else bias
+    y = (extended @ weights).reshape(n, out_h, out_w, c_out)  # every window times every filter, plus the bias
+    cache = {"cols": cols, "extended": extended, "kernel": kernel, "x_shape": x.shape, "y_shape": y.shape,
+             "geometry": geometry}
     if isinstance(buffers, dict) and "dcols" in buffers:
         cache["dcols"] = buffers["dcols"]  # the backward pass's scratch memory, passed on too
     return y, cache
@@ -287,20 +295,21 @@ def conv2d_backward_from_cache(dy, cache, need_dx=True):
         gradient, ``dy @ kernel.T``, added back where the window was taken (col2im);
         overlapping windows add up
     dkernel : array ``(kh, kw, C_in, C_out)``; ``cols.T @ dy``: the input correlated with ``dy``
-    dbias : array ``(C_out,)``; ``dy`` summed over the batch and all positions
+    dbias : array ``(C_out,)``; ``dy`` summed over the batch and all positions (``ones.T @ dy``)
     """
-    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape", "geometry"} <= cache.keys():
+    if not isinstance(cache, dict) or not {"cols", "extended", "kernel", "x_shape", "y_shape", "geometry"} <= cache.keys():
         raise TypeError(f"cache must be the dict returned by conv2d_forward, got {type(cache).__name__}")
     cols, kernel, geometry = cache["cols"], cache["kernel"], cache["geometry"]
     kh, kw, c_in, c_out = kernel.shape
     n, out_h, out_w, _ = cache["y_shape"]
     dy = geometry.check_output_gradient(dy, n, c_out).astype(cols.dtype, copy=False)
     dy_rows = dy.reshape(-1, c_out)                                  # (N * H_out * W_out, C_out), one row per window
-    dkernel = (cols.T @ dy_rows).reshape(kernel.shape)               # sum over windows of window x dy
-    dbias = np.ones(len(dy_rows), dy.dtype) @ dy_rows                # sum over batch and positions (faster than .sum(0))
+    dweights = cache["extended"].T @ dy_rows                         # sum over windows of [window, 1] x dy
+    dkernel = dweights[:-1].reshape(kernel.shape)                    # cols.T @ dy
+    dbias = dweights[-1]                                             # the column of ones: dy summed over batch and positions
     if not need_dx:
         return None, dkernel, dbias
-    dcols = _buffer(cache, "dcols", cols.shape, cols.dtype)          # scratch memory, kept for the next call
+    dcols = _buffer(cache, "dcols", cols.shape, cols.dtype)          # scratch memory, kept for the next batch
     cache["dcols"] = np.matmul(dy_rows, kernel.reshape(kh * kw * c_in, c_out).T, out=dcols)  # each window's gradient
     dx_pad = col2im(dcols.reshape(n, out_h, out_w, kh, kw, c_in), (n,) + geometry.padded_hw + (c_in,), geometry.strides)
     return geometry.crop(dx_pad), dkernel, dbias

@@ -95,17 +95,21 @@ def max_pool2d_backward_from_cache(dy, cache):
     tiled = not overlapping and (ph, pw) == (sh, sw) and all(
         out * size == length for out, size, length in zip(geometry.out_hw, geometry.window, geometry.padded_hw))
     dx_pad = (np.empty if tiled else np.zeros)((y.shape[0],) + geometry.padded_hw + (y.shape[3],), dy.dtype)
-    remaining = dy.copy()  # gradient not yet handed to a maximum of its window
-    hit = np.empty(y.shape, dtype=bool)
+    hit = np.empty(y.shape, dtype=bool)    # this offset holds its window's maximum, and no earlier offset did
+    taken = np.empty(y.shape, dtype=bool)  # the window's maximum has been found at an earlier offset
     last = ph * pw - 1
     for index, (_, _, rows, cols) in enumerate(geometry.offsets()):
-        np.equal(x_pad[:, rows, cols, :], y, out=hit)  # where this offset holds its window's maximum
+        np.equal(x_pad[:, rows, cols, :], y, out=hit)
+        if index > 0:
+            np.greater(hit, taken, out=hit)  # hit and not taken: a tie later in the window gets nothing
         if overlapping:
-            dx_pad[:, rows, cols, :] += hit * remaining
+            dx_pad[:, rows, cols, :] += hit * dy
         else:  # disjoint windows: each input pixel is written once (in place, no temporaries)
-            np.multiply(hit, remaining, out=dx_pad[:, rows, cols, :])
-        if index < last:
-            remaining *= np.logical_not(hit, out=hit)  # a tie later in the window gets nothing
+            np.multiply(hit, dy, out=dx_pad[:, rows, cols, :])
+        if index == 0:
+            taken[...] = hit
+        elif index < last:
+            np.logical_or(taken, hit, out=taken)
     return geometry.crop(dx_pad)
 
 
