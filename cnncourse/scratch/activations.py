@@ -13,7 +13,9 @@ tanh       tanh(z)                          dy * (1 - y**2)
 softmax    exp(z) / sum(exp(z)) (last axis) y * (dy - sum(dy * y))  (Jacobian-vector product)
 =========  ===============================  ====================================
 
-All functions keep the shape: ``z (..., K) -> y (..., K)``.
+All functions keep the shape: ``z (..., K) -> y (..., K)``. Every backward pass takes an
+optional ``out`` array for ``dz`` (it may be ``dy`` itself, to work in place, as the layers
+do with their private copy of ``dy``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ def linear(z):
     return z
 
 
-def linear_backward(dy, y):
-    return dy
+def linear_backward(dy, y, out=None):
+    if out is None or out is dy:
+        return dy
+    out[...] = dy
+    return out
 
 
 def relu(z):
@@ -38,9 +43,9 @@ def relu(z):
     return np.maximum(z, 0)
 
 
-def relu_backward(dy, y):
+def relu_backward(dy, y, out=None):
     # The derivative at exactly 0 is taken as 0, as in TensorFlow.
-    return dy * (y > 0)
+    return np.multiply(dy, y > 0, out=out)
 
 
 def sigmoid(z):
@@ -49,8 +54,8 @@ def sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def sigmoid_backward(dy, y):
-    return dy * y * (1 - y)
+def sigmoid_backward(dy, y, out=None):
+    return np.multiply(dy * y, 1 - y, out=out)
 
 
 def tanh(z):
@@ -58,8 +63,8 @@ def tanh(z):
     return np.tanh(z)
 
 
-def tanh_backward(dy, y):
-    return dy * (1 - y * y)
+def tanh_backward(dy, y, out=None):
+    return np.multiply(dy, 1 - y * y, out=out)
 
 
 def softmax(z):
@@ -72,14 +77,14 @@ def softmax(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax_backward(dy, y):
+def softmax_backward(dy, y, out=None):
     # The Jacobian is diag(y) - y y^T; its product with dy, row by row, without forming it.
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    return np.multiply(y, dy - (dy * y).sum(axis=-1, keepdims=True), out=out)
 
 
 @dataclass(frozen=True)
 class ActivationFunction:
-    """A named activation: ``forward(z) -> y`` and ``backward(dy, y) -> dz``."""
+    """A named activation: ``forward(z) -> y`` and ``backward(dy, y, out=None) -> dz``."""
 
     name: str
     forward: Callable

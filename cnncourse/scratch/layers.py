@@ -232,12 +232,10 @@ class ActivatedLayer(Layer):
     def activation_backward(self, dy):
         """Step 1 of the backward pass: ``dz = dy * g'(z)``, through the activation, from the output ``y``.
 
-        ``dy`` and the result have the layer's output shape; for ReLU ``dy`` is changed in place.
+        ``dy`` and ``dz`` have the layer's output shape. ``dy`` is always a private array here
+        (``backward`` copies the caller's), so ``dz`` is written over it.
         """
-        if self.activation.name == "relu":
-            dy *= self._y > 0  # dy is always a private array here (backward copies the caller's)
-            return dy
-        return self.activation.backward(dy, self._y)
+        return self.activation.backward(dy, self._y, out=dy)
 
     def _backward(self, dy, need_dx: bool = True):
         return self.backward_pre_activation(self.activation_backward(dy), need_dx)
