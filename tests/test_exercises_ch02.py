@@ -7,7 +7,7 @@ from cnncourse.exercises import ExerciseFailed, check, exercises
 
 
 def test_chapter_lists_its_checkers():
-    assert {exercise.name for exercise in exercises("02_core_concepts")} == {"positive_fraction", "conv_params"}
+    assert {exercise.name for exercise in exercises("02_core_concepts")} == {"positive_fraction", "conv_params", "majority_baseline_accuracy"}
 
 
 # positive_fraction ---------------------------------------------------------------------
@@ -61,3 +61,30 @@ def test_conv_params_accepts_formula():
 def test_conv_params_rejects_wrong_answers(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
         check("conv_params", wrong)
+
+
+# majority_baseline_accuracy ---------------------------------------------------------------
+
+
+def majority_baseline_accuracy(y_train, y_test):
+    return float(np.mean(np.asarray(y_test) == np.bincount(y_train).argmax()))
+
+
+def test_majority_baseline_accuracy_accepts_the_train_majority():
+    assert check("majority_baseline_accuracy", majority_baseline_accuracy)
+    assert check("majority_baseline_accuracy", lambda y_train, y_test: np.mean(y_test == round(np.mean(y_train))))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda y_train, y_test: float(np.mean(y_test == np.bincount(y_test).argmax())), "majority class of y_test"),
+        (lambda y_train, y_test: float(np.mean(y_train == np.bincount(y_train).argmax())), "accuracy on y_train"),
+        (lambda y_train, y_test: 100 * majority_baseline_accuracy(y_train, y_test), "not a percentage"),
+        (lambda y_train, y_test: 0.5, "wrong values"),
+        (lambda y_train, y_test: None, "received None"),
+    ],
+)
+def test_majority_baseline_accuracy_rejects_wrong_answers(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check("majority_baseline_accuracy", wrong)

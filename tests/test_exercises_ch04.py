@@ -28,7 +28,7 @@ def loops_max_pool_backward(dy, x, pool_size, stride, accumulate=True):
 
 
 def test_chapter_lists_its_checkers():
-    assert {exercise.name for exercise in exercises("04_pooling")} == {"pool2d", "max_pool_backward"}
+    assert {exercise.name for exercise in exercises("04_pooling")} == {"pool2d", "max_pool_backward", "avg_pool_backward"}
 
 
 # pool2d ------------------------------------------------------------------------------------
@@ -92,3 +92,38 @@ def test_max_pool_backward_rejects_wrong_shape_and_values():
         check("max_pool_backward", lambda dy, x, p, s: 2 * loops_max_pool_backward(dy, x, p, s))
     with pytest.raises(ExerciseFailed, match="received None"):
         check("max_pool_backward", lambda dy, x, p, s: None)
+
+
+# avg_pool_backward -------------------------------------------------------------------------
+
+
+def loops_avg_pool_backward(dy, x, pool_size, stride, share=True, accumulate=True):
+    dx = np.zeros_like(np.asarray(x, float))
+    for i in range(dy.shape[0]):
+        for j in range(dy.shape[1]):
+            window = (slice(i * stride, i * stride + pool_size), slice(j * stride, j * stride + pool_size))
+            value = dy[i, j] / pool_size**2 if share else dy[i, j]
+            if accumulate:
+                dx[window] += value
+            else:
+                dx[window] = value
+    return dx
+
+
+def test_avg_pool_backward_accepts_loops():
+    assert check("avg_pool_backward", loops_avg_pool_backward)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda dy, x, p, s: loops_avg_pool_backward(dy, x, p, s, share=False), "received the whole dy"),
+        (lambda dy, x, p, s: loops_max_pool_backward(dy, x, p, s), "max pooling's backward"),
+        (lambda dy, x, p, s: loops_avg_pool_backward(dy, x, p, s, accumulate=False), r"add \(\+=\)"),
+        (lambda dy, x, p, s: loops_avg_pool_backward(dy, x, p, s)[:-1], "of the input's shape"),
+        (lambda dy, x, p, s: loops_avg_pool_backward(dy, x, p, s) + 1, "wrong values"),
+    ],
+)
+def test_avg_pool_backward_rejects_wrong_answers(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check("avg_pool_backward", wrong)

@@ -8,7 +8,7 @@ from cnncourse.exercises import ExerciseFailed, check, exercises
 
 def test_chapter_lists_its_checkers():
     names = {exercise.name for exercise in exercises("07_optimizers")}
-    assert names == {"momentum_step", "adam_step", "max_stable_learning_rate"}
+    assert names == {"momentum_step", "adam_step", "max_stable_learning_rate", "measured_max_lr"}
 
 
 # momentum_step -------------------------------------------------------------------------
@@ -122,3 +122,45 @@ def test_max_stable_learning_rate_names_the_common_mistakes():
         check("max_stable_learning_rate", lambda hessian: 1 / np.linalg.eigvalsh(hessian).max())
     with pytest.raises(ExerciseFailed, match=r"wrong values"):
         check("max_stable_learning_rate", lambda hessian: 2 / np.trace(hessian))
+
+
+# measured_max_lr ---------------------------------------------------------------------------
+
+
+def bisection(loss, gradient, start, high, steps=200, iterations=30):
+    """What a student measures: bisection on alpha, stable when GD's loss after `steps` went down."""
+
+    def stable(alpha):
+        theta = np.array(start, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(steps):
+                theta = theta - alpha * gradient(theta)
+            return loss(theta) < loss(start)
+
+    low = 0.0
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        low, high = (middle, high) if stable(middle) else (low, middle)
+    return low
+
+
+def test_measured_max_lr_accepts_a_bisection():
+    assert check("measured_max_lr", bisection)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda loss, gradient, start, high: bisection(loss, gradient, start, high) / 2, "1 / lambda_max"),
+        (lambda loss, gradient, start, high: high, "too large"),
+        (lambda loss, gradient, start, high: 1.03 * bisection(loss, gradient, start, high), "too large"),
+        (lambda loss, gradient, start, high: bisection(loss, gradient, start, high, steps=3), "too large"),
+        (lambda loss, gradient, start, high: bisection(loss, gradient, start, high, iterations=3), "too small"),
+        (lambda loss, gradient, start, high: 0.165, "too small"),  # the line fit's number, hard-coded: wrong on the other
+        (lambda loss, gradient, start, high: "0.165 or so", "return one number"),
+        (lambda loss, gradient, start, high: True, "return the learning rate you measured"),
+    ],
+)
+def test_measured_max_lr_rejects_wrong_numbers(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check("measured_max_lr", wrong)

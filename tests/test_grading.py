@@ -170,3 +170,43 @@ def test_every_checker_gets_copies_and_catches_in_place_edits():
     with pytest.raises(ExerciseFailed, match="changed its argument values in place"):
         check("dicom_window", window_then_wipe)
     assert check("dicom_window", apply_window)
+
+
+def test_number_answers_are_compared_as_plain_floats():
+    """A float subclass whose comparisons lie cannot pass a checker that reads a number."""
+
+    class Liar(float):
+        def __lt__(self, other):
+            return False
+
+        __gt__ = __lt__
+
+        def __eq__(self, other):
+            return True
+
+        __hash__ = float.__hash__
+
+    with pytest.raises(ExerciseFailed, match="too small"):
+        check("measured_max_lr", lambda loss, gradient, start, high: Liar(0.0))
+    with pytest.raises(ExerciseFailed, match="wrong values"):
+        check("majority_baseline_accuracy", lambda y_train, y_test: Liar(0.0))
+
+
+def test_registry_snapshot_restores_a_swapped_checker():
+    from cnncourse.exercises import register, registry_snapshot, restore_registry
+
+    snapshot = registry_snapshot()
+    original = snapshot["positive_fraction"].checker
+    try:
+        import cnncourse.exercises as registry_module
+
+        registry_module._REGISTRY.pop("positive_fraction")  # what a hostile notebook might do
+        register("positive_fraction", "02_core_concepts", "swapped")(lambda candidate: None)
+        restore_registry(snapshot)
+        assert registry_snapshot()["positive_fraction"].checker is original
+        with pytest.raises(ExerciseFailed):
+            check("positive_fraction", lambda labels: -1.0)
+    finally:
+        restore_registry(snapshot)
+    with pytest.raises(TypeError, match="snapshot must be"):
+        restore_registry({"positive_fraction": "not an exercise"})

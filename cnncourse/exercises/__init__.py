@@ -28,7 +28,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "is_close", "call_candidate"]
+__all__ = [
+    "ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "is_close", "call_candidate",
+    "registry_snapshot", "restore_registry",
+]
 
 
 class ExerciseFailed(AssertionError):
@@ -107,6 +110,24 @@ def exercises(chapter: str | None = None) -> list[Exercise]:
     _load_all()
     found = [e for e in _REGISTRY.values() if chapter is None or e.chapter == chapter]
     return sorted(found, key=lambda e: (e.chapter, e.name))
+
+
+def registry_snapshot() -> dict[str, Exercise]:
+    """A copy of the registry (name -> ``Exercise``), every chapter's checkers loaded.
+
+    The grader takes one before running a submission and restores it with
+    ``restore_registry`` before each check, so that a notebook cannot swap a checker.
+    """
+    _load_all()
+    return dict(_REGISTRY)
+
+
+def restore_registry(snapshot: dict[str, Exercise]) -> None:
+    """Make the registry exactly ``snapshot`` again (a dict from ``registry_snapshot``)."""
+    if not isinstance(snapshot, dict) or not all(isinstance(e, Exercise) for e in snapshot.values()):
+        raise TypeError(f"snapshot must be the dict registry_snapshot() returns, got {type(snapshot).__name__}")
+    _REGISTRY.clear()
+    _REGISTRY.update(snapshot)
 
 
 def check(name: str, candidate, timeout: float | None = CHECK_SECONDS) -> bool:

@@ -37,7 +37,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _REGISTRY, ExerciseFailed, check, exercises
+from . import ExerciseFailed, check, exercises, registry_snapshot, restore_registry
 
 DEFAULT_TIMEOUT = {"functions": 300, "execute": 1800}  # seconds per submission
 DEFAULT_MEMORY_MB = 8192
@@ -155,7 +155,7 @@ def grade_functions(path: Path) -> list[tuple[str, bool, str]]:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # a notebook's `import tensorflow` stays quiet
     exercises()  # load every checker before any student code runs
-    pristine = dict(_REGISTRY)  # restored before each check: a notebook cannot swap a checker
+    pristine = registry_snapshot()  # restored before each check: a notebook cannot swap a checker
     namespace: dict = {"__name__": "__grading__"}
     trees = [tree for tree in map(_parse, _code_cells(path)) if tree is not None]
     keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -172,8 +172,7 @@ def grade_functions(path: Path) -> list[tuple[str, bool, str]]:
             except BaseException as error:
                 results.append((name, False, f"{ast.unparse(candidate)} is not defined ({type(error).__name__}: {error})"))
                 continue
-            _REGISTRY.clear()
-            _REGISTRY.update(pristine)
+            restore_registry(pristine)
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     check(name, answer)

@@ -33,3 +33,36 @@ def _check_conv_params(candidate):
                 f"conv_params({kernel_size}, {channels_in}, {filters}): expected {expected} "
                 f"(= {kernel_size}·{kernel_size}·{channels_in}·{filters} weights + {filters} biases), received {received!r}"
             )
+
+
+def _majority_cases():
+    """``(y_train, y_test)``: train's majority differs from test's in some, so a peek at test shows."""
+    rng = np.random.default_rng(20)
+    yield np.array([1, 1, 1, 0]), np.array([0, 0, 1, 0, 1])  # the majority of train (1) is test's minority
+    yield np.array([0, 0, 1]), np.array([1, 1, 1, 0])
+    yield (rng.random(101) < 0.74).astype(np.int64), (rng.random(60) < 0.625).astype(np.int64)
+    yield (rng.random(51) < 0.3).astype(np.int64), (rng.random(40) < 0.6).astype(np.int64)
+
+
+@register("majority_baseline_accuracy", CHAPTER, "test accuracy of always predicting the training set's majority class")
+def _check_majority_baseline_accuracy(candidate):
+    for y_train, y_test in _majority_cases():
+        majority = int(np.bincount(y_train, minlength=2).argmax())
+        expected = float(np.mean(y_test == majority))
+        what = f"majority_baseline_accuracy(y_train of {len(y_train)} labels, y_test of {len(y_test)})"
+        received = call_candidate(candidate, y_train, y_test, what=what)
+        try:
+            value = float(received)
+        except (TypeError, ValueError):
+            value = None
+        test_majority = int(np.bincount(y_test, minlength=2).argmax())
+        if value is not None and test_majority != majority and np.isclose(value, np.mean(y_test == test_majority)):
+            raise ExerciseFailed(
+                f"{what}: you took the majority class of y_test ({test_majority}); the baseline must choose its "
+                f"answer from the training labels only (there: class {majority}), as any model would."
+            )
+        if value is not None and np.isclose(value, np.mean(y_train == majority)) and not np.isclose(value, expected):
+            raise ExerciseFailed(f"{what}: that is the accuracy on y_train; score the baseline on y_test.")
+        if value is not None and 1 < value <= 100 and np.isclose(value / 100, expected):
+            raise ExerciseFailed(f"{what}: return a fraction in [0, 1], not a percentage (expected {expected:.4f}).")
+        assert_close(received, expected, what=what)

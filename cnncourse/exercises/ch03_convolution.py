@@ -105,6 +105,12 @@ def _backward_cases():
         yield dy, x, kernel
 
 
+def _require_shape(received, expected, message, hint=""):
+    """Fail with ``message`` (which names the array) unless ``received`` has ``expected``'s shape."""
+    if np.shape(received) != expected.shape:
+        raise ExerciseFailed(f"{message} {expected.shape}, received {np.shape(received)}.{hint}")
+
+
 @register("conv_backward", CHAPTER, "backward pass of a convolution (valid, stride 1): dx, dkernel and dbias")
 def _check_conv_backward(candidate):
     for dy, x, kernel in _backward_cases():
@@ -144,10 +150,7 @@ def _check_conv_backward(candidate):
             )
         assert_close(dbias, expected_dbias, what=f"{what}, dbias")
 
-        if np.shape(dkernel) != expected_dkernel.shape:
-            raise ExerciseFailed(
-                f"{what}: dkernel must have the kernel's shape {expected_dkernel.shape}, received {np.shape(dkernel)}."
-            )
+        _require_shape(dkernel, expected_dkernel, f"{what}: dkernel must have the kernel's shape")
         if is_close(dkernel, expected_dkernel[::-1, ::-1]):
             raise ExerciseFailed(
                 f"{what}: dkernel is flipped. dk(p, q) = sum over i, j of dy(i, j) * x(i + p, j + q): the input "
@@ -155,11 +158,8 @@ def _check_conv_backward(candidate):
             )
         assert_close(dkernel, expected_dkernel, what=f"{what}, dkernel")
 
-        if np.shape(dx) != expected_dx.shape:
-            raise ExerciseFailed(
-                f"{what}: dx must have x's shape {expected_dx.shape}, received {np.shape(dx)}. Every input pixel "
-                f"gets the sum of the gradients of the outputs whose windows contain it."
-            )
+        _require_shape(dx, expected_dx, f"{what}: dx must have x's shape", " Every input pixel gets the sum of the "
+                       "gradients of the outputs whose windows contain it.")
         if is_close(dx, conv2d_backward(dy, x, kernel[::-1, ::-1])[0]):
             raise ExerciseFailed(
                 f"{what}: dx is missing the kernel flip. Pixel x(r, c) met weight k(p, q) in output "

@@ -7,7 +7,7 @@ work on one grey image, a 2-D array ``(H, W)``, with a square window.
 
 import numpy as np
 
-from ..scratch import avg_pool2d, max_pool2d, max_pool2d_backward
+from ..scratch import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from . import ExerciseFailed, assert_close, call_candidate, is_close, register
 
 CHAPTER = "04_pooling"
@@ -84,30 +84,45 @@ def _max_backward_overwriting(dy, image, pool_size, stride):
     return dx
 
 
-def _avg_backward(dy, image, pool_size, stride):
-    """What average pooling's backward pass gives: each window shares its gradient equally."""
+def _avg_backward(dy, image, pool_size, stride, accumulate=True):
+    """What average pooling's backward pass gives: each window shares its gradient equally.
+
+    With ``accumulate=False`` a window's share replaces (``=``) what overlapping windows gave,
+    the mistake that only shows when ``stride < pool_size``.
+    """
     dx = np.zeros_like(image)
     for i in range(dy.shape[0]):
         for j in range(dy.shape[1]):
-            dx[i * stride : i * stride + pool_size, j * stride : j * stride + pool_size] += dy[i, j] / pool_size**2
+            window = (slice(i * stride, i * stride + pool_size), slice(j * stride, j * stride + pool_size))
+            dx[window] = (dx[window] if accumulate else 0.0) + dy[i, j] / pool_size**2
     return dx
 
 
-@register("max_pool_backward", CHAPTER, "backward pass of max pooling: route each gradient to its window's maximum")
-def _check_max_pool_backward(candidate):
-    rng = np.random.default_rng(5)
+def _backward_answers(candidate, name, backward, seed):
+    """The candidate's ``dx`` on every case, shape-checked: ``(what, dy, image, pool_size, stride, received, expected)``.
+
+    ``backward`` is the scratch engine's backward pass of the pooling, which gives ``expected``.
+    """
+    rng = np.random.default_rng(seed)
     for image, pool_size, stride in _images():
         out_shape = _pool(image, pool_size, stride, "max").shape
         dy = rng.integers(1, 10, out_shape).astype(np.float64)  # positive and distinct-ish: mistakes show
-        what = f"max_pool_backward(dy {dy.shape}, x {image.shape}, pool_size={pool_size}, stride={stride})"
+        what = f"{name}(dy {dy.shape}, x {image.shape}, pool_size={pool_size}, stride={stride})"
         received = call_candidate(candidate, dy.copy(), image.copy(), pool_size, stride, what=what)
         _require_result(received, what)
-        expected = max_pool2d_backward(_as_batch(dy), _as_batch(image), pool_size, stride)[0, :, :, 0]
+        expected = backward(_as_batch(dy), _as_batch(image), pool_size, stride)[0, :, :, 0]
         if np.shape(received) != expected.shape:
             raise ExerciseFailed(
                 f"{what}: expected dx of the input's shape {expected.shape}, received {np.shape(received)}. "
                 f"The gradient w.r.t. x has one entry per input pixel."
             )
+        yield what, dy, image, pool_size, stride, received, expected
+
+
+@register("max_pool_backward", CHAPTER, "backward pass of max pooling: route each gradient to its window's maximum")
+def _check_max_pool_backward(candidate):
+    for what, dy, image, pool_size, stride, received, expected in _backward_answers(
+            candidate, "max_pool_backward", max_pool2d_backward, seed=5):
         if is_close(received, _avg_backward(dy, image, pool_size, stride)):
             raise ExerciseFailed(
                 f"{what}: you shared each gradient equally over its window: that is average pooling's backward "
@@ -121,3 +136,24 @@ def _check_max_pool_backward(candidate):
                 f"rather than assign (=)."
             )
         assert_close(received, expected, what=what)
+
+
+@register("avg_pool_backward", CHAPTER, "backward pass of average pooling: share each gradient equally over its window")
+def _check_avg_pool_backward(candidate):
+    for what, dy, image, pool_size, stride, received, expected in _backward_answers(
+            candidate, "avg_pool_backward", avg_pool2d_backward, seed=7):
+        if is_close(received, expected * pool_size**2):
+            raise ExerciseFailed(
+                f"{what}: each pixel received the whole dy(i, j). The window's mean divides every pixel by "
+                f"{pool_size}·{pool_size} = {pool_size**2}, so each gets dy(i, j) / {pool_size**2}."
+            )
+        if is_close(received, max_pool2d_backward(_as_batch(dy), _as_batch(image), pool_size, stride)[0, :, :, 0]):
+            raise ExerciseFailed(f"{what}: you routed each gradient to the window's maximum: that is max pooling's "
+                                 "backward pass. Every pixel of the window counts in the mean.")
+        if stride < pool_size and is_close(received, _avg_backward(dy, image, pool_size, stride, accumulate=False)):
+            raise ExerciseFailed(
+                f"{what}: with stride {stride} < pool_size {pool_size} the windows overlap, and a pixel in several "
+                f"windows must receive the sum of their shares: add (+=) rather than assign (=)."
+            )
+        assert_close(received, expected, what=what)
+

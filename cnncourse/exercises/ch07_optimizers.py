@@ -98,3 +98,61 @@ def _check_max_stable_learning_rate(candidate):
             raise ExerciseFailed(f"{what}: received 1 / lambda_max = {value:.6g}; that is the fastest step, not the "
                                  f"largest stable one, which is 2 / lambda_max = {expected:.6g}")
         assert_close(received, expected, what=what, rtol=1e-6)
+
+
+
+def _quadratic_problems():
+    """``(name, loss, gradient, start, high, hessian)``: the chapter's line fit and a rotated quadratic.
+
+    The line fit's 64 points come from ``default_rng(0)`` exactly as in the chapter (fixed,
+    independent of any seed offset); ``high`` is a learning rate at which GD diverges.
+    """
+    rng = np.random.default_rng(0)
+    x_points = rng.uniform(0, 4, 64)
+    y_points = 1.5 * x_points + 0.5 + rng.normal(0, 0.5, 64)
+
+    def line_loss(theta):
+        return float(np.mean((theta[0] * x_points + theta[1] - y_points) ** 2))
+
+    def line_gradient(theta):
+        residual = theta[0] * x_points + theta[1] - y_points
+        return np.array([2 * np.mean(residual * x_points), 2 * np.mean(residual)])
+
+    line_hessian = 2 * np.array([[np.mean(x_points**2), np.mean(x_points)], [np.mean(x_points), 1.0]])
+    yield "the line fit", line_loss, line_gradient, np.array([-1.0, 4.0]), 0.2, line_hessian
+    basis = np.linalg.qr(np.random.default_rng(17).normal(size=(3, 3)))[0]
+    hessian = basis @ np.diag([0.5, 2.0, 8.0]) @ basis.T
+    minimum = np.array([1.0, -2.0, 0.5])
+
+    def bowl_loss(theta):
+        return float(0.5 * (theta - minimum) @ hessian @ (theta - minimum))
+
+    def bowl_gradient(theta):
+        return hessian @ (theta - minimum)
+
+    yield "a 3-D quadratic with eigenvalues 0.5, 2, 8", bowl_loss, bowl_gradient, np.array([3.0, 1.0, -1.0]), 0.3, hessian
+
+
+@register("measured_max_lr", CHAPTER, "measure the largest stable learning rate of GD by experiment (a number, ~2 / lambda_max)")
+def _check_measured_max_lr(candidate):
+    for name, loss, gradient, start, high, hessian in _quadratic_problems():
+        eigenvalues = np.linalg.eigvalsh(hessian)
+        expected = 2 / eigenvalues.max()
+        what = f"measured_max_lr(loss, gradient, start, high={high}) on {name}"
+        with np.errstate(over="ignore", invalid="ignore"):  # diverging runs overflow, as they should
+            received = call_candidate(candidate, loss, gradient, start.copy(), high, what=what)
+        if isinstance(received, (bool, np.bool_)):
+            raise ExerciseFailed(f"{what}: return the learning rate you measured, received {received!r}")
+        try:
+            value = float(received)
+        except (TypeError, ValueError):
+            raise ExerciseFailed(f"{what}: return one number, received {type(received).__name__} {received!r}"[:300]) from None
+        if np.isclose(value, 1 / eigenvalues.max(), rtol=0.01):
+            raise ExerciseFailed(f"{what}: {value:.4g} is 1 / lambda_max, the step that removes the steep direction's "
+                                 "error at once; GD still converges with larger steps, up to twice that.")
+        if value > expected * 1.01:
+            raise ExerciseFailed(f"{what}: {value:.4g} is too large: there the steep direction's error grows at every "
+                                 "step. Run more steps (a few hundred), and call a rate stable only when the loss went down.")
+        if value < expected * 0.99:
+            raise ExerciseFailed(f"{what}: {value:.4g} is too small: GD still converges with larger learning rates. "
+                                 "Narrow your search further (to 3 significant digits), or run more steps.")
