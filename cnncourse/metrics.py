@@ -324,8 +324,9 @@ def paired_bootstrap_auc(y_true, scores_a, scores_b, n_resamples: int = 2000, co
     dict with floats ``auc_a``, ``auc_b``, ``difference`` (``auc_a - auc_b`` on the full data,
     as scikit-learn's ``roc_auc_score`` computes them), ``lower`` and ``upper`` (the
     percentile interval of the resampled differences), ``standard_error`` (their standard
-    deviation), ``p_value`` (two-sided: twice the smaller fraction of resampled
-    differences on either side of 0, at most 1), ``confidence`` and the int ``n_resamples``.
+    deviation), ``p_value`` (two-sided: twice the smaller share of resampled differences
+    on either side of 0, counted as (k + 1) / (n_resamples + 1) so that it is never 0; at
+    most 1), ``confidence`` and the int ``n_resamples``.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -353,7 +354,9 @@ def paired_bootstrap_auc(y_true, scores_a, scores_b, n_resamples: int = 2000, co
     alpha = (1 - confidence) / 2
     lower, upper = np.quantile(differences, [alpha, 1 - alpha])
     auc_a, auc_b = float(roc_auc_score(labels, values_a)), float(roc_auc_score(labels, values_b))
-    p_value = min(1.0, 2 * min(np.mean(differences <= 0), np.mean(differences >= 0)))
+    # (k + 1) / (n + 1): a bootstrap of n resamples cannot show p below 1 / (n + 1), so it never reports 0.
+    tail = min(np.sum(differences <= 0), np.sum(differences >= 0))
+    p_value = min(1.0, 2 * (tail + 1) / (int(n_resamples) + 1))
     return {
         "auc_a": auc_a,
         "auc_b": auc_b,

@@ -260,6 +260,8 @@ def test_paired_interval_is_narrower_than_unpaired_and_agrees_with_delong():
     assert paired["upper"] - paired["lower"] < upper_a - lower_a
     # b is a noisier copy of a: a clearly better ranking.
     assert paired["lower"] > 0 and delong["z"] > 3 and delong["p_value"] < 1e-3 and paired["p_value"] < 0.01
+    # A bootstrap of n resamples cannot show p below 2 / (n + 1): never a p of exactly 0.
+    assert paired["p_value"] >= 2 / (2000 + 1)
 
 
 def test_delong_single_auc_variance_by_hand():
