@@ -17,7 +17,7 @@ def stable_softmax(z):
 
 
 def test_chapter_lists_its_checkers():
-    assert {exercise.name for exercise in exercises("05_dense")} == {"dense_backward", "softmax"}
+    assert {exercise.name for exercise in exercises("05_dense")} == {"dense_backward", "softmax", "leaky_relu_backward"}
 
 
 # dense_backward ----------------------------------------------------------------------------
@@ -74,3 +74,35 @@ def test_softmax_accepts_stable_versions():
 def test_softmax_rejects_wrong_answers(wrong, message):
     with pytest.raises(ExerciseFailed, match=message):
         check("softmax", wrong)
+
+
+# leaky_relu_backward -----------------------------------------------------------------------
+
+
+def test_leaky_relu_backward_accepts_where_and_tensorflow():
+    assert check("leaky_relu_backward", lambda dy, z, slope: np.where(z > 0, dy, slope * dy))
+    tf = pytest.importorskip("tensorflow")
+
+    def by_gradient_tape(dy, z, slope):
+        z_tensor = tf.constant(z)
+        with tf.GradientTape() as tape:
+            tape.watch(z_tensor)
+            y = tf.nn.leaky_relu(z_tensor, alpha=slope)
+        return tape.gradient(y, z_tensor, output_gradients=tf.constant(dy)).numpy()
+
+    assert check("leaky_relu_backward", by_gradient_tape)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda dy, z, slope: np.where(z > 0, dy, 0.0), "ReLU's backward pass"),
+        (lambda dy, z, slope: np.where(z > 0, 1.0, slope), "derivative g'\\(z\\) alone"),
+        (lambda dy, z, slope: np.where(z > 0, slope * dy, dy), "slopes are swapped"),
+        (lambda dy, z, slope: np.where(z > 0, dy, -slope * dy), "wrong values"),
+        (lambda dy, z, slope: None, "received None"),
+    ],
+)
+def test_leaky_relu_backward_rejects_wrong_answers(wrong, message):
+    with pytest.raises(ExerciseFailed, match=message):
+        check("leaky_relu_backward", wrong)

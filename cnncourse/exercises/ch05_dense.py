@@ -106,3 +106,27 @@ def _check_softmax(candidate):
             raise ExerciseFailed(f"{what}: the probabilities over the last axis must sum to 1; yours sum to "
                                  f"{np.array2string(received_array.sum(axis=-1).reshape(-1)[:4], precision=4)}")
         assert_close(received_array, expected, what=what)
+
+
+
+@register("leaky_relu_backward", CHAPTER, "backward pass of leaky ReLU: dz = dy where z > 0, negative_slope * dy elsewhere")
+def _check_leaky_relu_backward(candidate):
+    rng = np.random.default_rng(8)
+    for shape, negative_slope in (((7,), 0.2), ((4, 5), 0.01), ((2, 3, 3, 2), 0.3)):
+        z = rng.normal(0, 2, shape)
+        z[np.abs(z) < 1e-3] = 0.5  # no z = 0 exactly, where the derivative is a convention
+        dy = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+        expected = np.where(z > 0, dy, negative_slope * dy)
+        what = f"leaky_relu_backward(dy {shape}, z {shape}, negative_slope={negative_slope})"
+        received = call_candidate(candidate, dy.copy(), z.copy(), negative_slope, what=what)
+        if received is None:
+            raise ExerciseFailed(f"{what}: received None. Does your function `return` dz?")
+        if is_close(received, np.where(z > 0, dy, 0.0)):
+            raise ExerciseFailed(f"{what}: that is ReLU's backward pass (0 where z < 0). Leaky ReLU's slope there is "
+                                 f"negative_slope = {negative_slope}, so dz = {negative_slope} * dy: the unit keeps learning.")
+        if is_close(received, np.where(z > 0, 1.0, negative_slope)):
+            raise ExerciseFailed(f"{what}: you returned the derivative g'(z) alone; the chain rule multiplies it by "
+                                 "the upstream gradient: dz = g'(z) * dy.")
+        if is_close(received, np.where(z > 0, negative_slope * dy, dy)):
+            raise ExerciseFailed(f"{what}: the two slopes are swapped: 1 where z > 0, negative_slope where z < 0.")
+        assert_close(received, expected, what=what)
