@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONHASHSEED ?= 0
 
-.PHONY: book test test-robust unit notebooks book-strict site lab student bench clean execute times repository
+.PHONY: book test test-robust unit notebooks book-strict site lab student student-zh bench clean execute times repository
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ lab: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python scripts/make_student.py --out student
 
+# The student edition in Chinese (the markdown of i18n/zh/), in student-zh/.
+student-zh: $(STAMP)
+	$(BIN)/python scripts/make_student.py --out student-zh --language zh
+
 times: $(STAMP)
 	$(BIN)/python scripts/time_notebooks.py
 
@@ -85,4 +89,4 @@ repository: $(STAMP)
 	$(BIN)/python scripts/set_repository.py "$(URL)"
 
 clean:
-	rm -rf _build student .pytest_cache
+	rm -rf _build student student-zh .pytest_cache

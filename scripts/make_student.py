@@ -294,16 +294,70 @@ The chapters download PneumoniaMNIST (about 4 MB) on first use; without internet
 """
 
 
-def make_student(out: Path, root: Path = ROOT) -> list[Path]:
-    """Write the student edition into ``out`` (replacing it); returns the chapter files written."""
+README_ZH = """# {title}：学生版
+
+这里是本课程各章的 notebook，**不含习题答案**。凡是要求写代码的习题，其代码单元只保留函数的签名和文档字符串，以及
+
+```python
+# YOUR CODE HERE
+raise NotImplementedError
+```
+
+把这两行换成你的答案，运行该单元，再运行其下方的 `check("...", ...)` 单元：答对时输出 `✓ name: correct`，
+否则会说明它期望得到什么、你的函数返回了什么。
+
+## 环境配置
+
+需要 Python 3.10 或更新版本。在本文件夹中运行：
+
+```bash
+python -m venv .venv
+source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
+pip install -r requirements.txt
+pip install --no-deps -e .         # 课程的 Python 包 cnncourse，含自动检查器
+jupyter lab chapters/
+```
+
+`python -m cnncourse.exercises list` 列出所有带检查器的习题。各章第一次运行时会下载 PneumoniaMNIST（约 4 MB）；
+没有网络时，把 `pneumoniamnist.npz` 放进一个文件夹，并把环境变量 `CNNCOURSE_DATA` 设为该文件夹。
+"""
+LANGUAGES = ("en", "zh")
+
+
+def _chinese_sources(root: Path, folder: Path) -> Path:
+    """The Chinese edition's sources (notebooks with translated markdown), written into ``folder``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("translations", root / "scripts" / "translations.py")
+    translations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(translations)
+    return translations.build_tree(folder)
+
+
+def make_student(out: Path, root: Path = ROOT, language: str = "en") -> list[Path]:
+    """Write the student edition into ``out`` (replacing it); returns the chapter files written.
+
+    ``language="zh"`` writes the Chinese edition: the same notebooks, with the markdown of
+    ``i18n/zh/`` (``scripts/translations.py``), and a Chinese README.
+    """
+    import tempfile
+
     out = Path(out)
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, received {language!r}")
     if out.resolve() == root.resolve() or root.resolve().is_relative_to(out.resolve()):
         raise ValueError(f"--out must not be the repository or a folder above it, received {out}")
+    with tempfile.TemporaryDirectory() as scratch:
+        sources = root if language == "en" else _chinese_sources(root, Path(scratch) / "zh")
+        return _write_student(out, root, sources, language)
+
+
+def _write_student(out: Path, root: Path, sources: Path, language: str) -> list[Path]:
     if out.exists():
         shutil.rmtree(out)
     written, extra = [], set()
-    for relative in toc_chapters(root):
-        source, target = root / relative, out / relative
+    for relative in toc_chapters(sources):
+        source, target = sources / relative, out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if relative.suffix == ".ipynb":
             notebook = nbformat.read(source, as_version=4)
@@ -312,11 +366,11 @@ def make_student(out: Path, root: Path = ROOT) -> list[Path]:
         else:
             text = source.read_text(encoding="utf-8")
             target.write_text(student_markdown(text, where=str(relative)), encoding="utf-8")
-        extra |= _linked_files(text, source.parent, root)
+        extra |= _linked_files(text, source.parent, sources)
         written.append(relative)
     for relative in sorted(extra):
         (out / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / relative, out / relative)
+        shutil.copy2(sources / relative, out / relative)
     shutil.copytree(
         root / "cnncourse", out / "cnncourse", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     )
@@ -324,17 +378,21 @@ def make_student(out: Path, root: Path = ROOT) -> list[Path]:
         if (root / name).is_file():
             shutil.copy2(root / name, out / name)
     (out / ".gitignore").write_text(".venv/\n__pycache__/\n.ipynb_checkpoints/\n*.egg-info/\n")
-    title = "Convolutional Neural Networks for Medical Image Analysis"
-    (out / "README.md").write_text(README.format(title=title), encoding="utf-8")
+    if language == "zh":
+        (out / "README.md").write_text(README_ZH.format(title="卷积神经网络在医学影像分析中的应用"), encoding="utf-8")
+    else:
+        title = "Convolutional Neural Networks for Medical Image Analysis"
+        (out / "README.md").write_text(README.format(title=title), encoding="utf-8")
     return written
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "student", help="folder to write (replaced); default student/")
+    parser.add_argument("--language", choices=LANGUAGES, default="en", help="en (default) or zh, the Chinese edition")
     args = parser.parse_args(argv)
     try:
-        written = make_student(args.out)
+        written = make_student(args.out, language=args.language)
     except StudentEditionError as error:
         print(f"make_student: {error}", file=sys.stderr)
         return 1

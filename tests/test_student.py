@@ -629,3 +629,27 @@ def test_unclosed_gate_is_an_error():
 def test_markdown_chapter():
     text = "# A page\n\n:::{solution} ex-1\nSECRET\n:::\n\nKept.\n"
     assert make_student.student_markdown(text) == "# A page\n\nKept.\n"
+
+
+# ------------------------------------------------------------------- the Chinese edition
+
+
+def test_chinese_student_edition_has_the_same_code_and_chinese_prose(edition, tmp_path):
+    """``--language zh``: the same stubs and checker calls, with the Chinese markdown."""
+    chinese = tmp_path / "student-zh"
+    assert make_student.make_student(chinese, ROOT, language="zh") == CHAPTERS
+    assert "学生版" in (chinese / "README.md").read_text(encoding="utf-8")
+    for relative in NOTEBOOKS:
+        english_cells = nbformat.read(edition / relative, as_version=4).cells
+        chinese_cells = nbformat.read(chinese / relative, as_version=4).cells
+        assert [cell.source for cell in chinese_cells if cell.cell_type == "code"] == [
+            cell.source for cell in english_cells if cell.cell_type == "code"
+        ], f"{relative}: the Chinese student edition's code differs from the English one's"
+        prose = "".join(cell.source for cell in chinese_cells if cell.cell_type == "markdown")
+        assert len(re.findall(r"[\u4e00-\u9fff]", prose)) > 200, f"{relative}: little Chinese in the Chinese edition"
+        assert "solution-start" not in prose and "{solution}" not in prose, f"{relative}: a solution survived"
+
+
+def test_student_edition_refuses_an_unknown_language(tmp_path):
+    with pytest.raises(ValueError, match="language must be one of"):
+        make_student.make_student(tmp_path / "out", ROOT, language="fr")
