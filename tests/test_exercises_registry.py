@@ -286,3 +286,11 @@ def test_grade_command_on_a_student_edition(tmp_path, capsys):
     assert rows[0] == "notebook,status,exercise,passed,message" and len(rows) == len(names) + 1
     assert all(",graded," in row for row in rows[1:])
     assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+
+
+def test_list_selects_a_lettered_chapter_by_its_number():
+    from cnncourse.exercises.__main__ import _select
+
+    chapters = {exercise.chapter for exercise in _select("07b")}
+    assert chapters == {"07b_training_deeper"}
+    assert {exercise.chapter for exercise in _select("7")} == {"07_optimizers"}

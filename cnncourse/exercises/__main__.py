@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,14 +50,15 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _select(chapter: str | None) -> list:
-    """The exercises of ``chapter`` (an id, or a number such as ``3`` or ``03``); all if None."""
+    """The exercises of ``chapter`` (an id, or a number such as ``3``, ``03`` or ``07b``); all if None."""
     every = exercises()
     if chapter is None:
         return every
     wanted = chapter.strip()
-    if wanted.isdigit():
-        wanted = f"{int(wanted):02d}_"
-        return [exercise for exercise in every if exercise.chapter.startswith(wanted)]
+    number = re.fullmatch(r"(\d+)([a-z]?)", wanted)
+    if number:
+        prefix = f"{int(number.group(1)):02d}{number.group(2)}_"
+        return [exercise for exercise in every if exercise.chapter.startswith(prefix)]
     return [exercise for exercise in every if exercise.chapter == wanted]
 
 
