@@ -396,3 +396,49 @@ def stratified_subset(images, labels, n: int, seed: int = 0):
     chosen, _ = train_test_split(np.arange(len(labels)), train_size=int(n), stratify=labels, random_state=int(seed))
     chosen = np.sort(chosen)
     return images[chosen], labels[chosen]
+
+
+def _as_unit_pixels(images, name: str) -> np.ndarray:
+    """``images`` as float64 ``(N, pixels)`` in [0, 1]: integer pixels are divided by 255, floats kept."""
+    values = np.asarray(images)
+    if values.ndim < 2 or len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty batch of images (N, H, W) or (N, H, W, 1), got shape {values.shape}")
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise TypeError(f"{name} must hold numbers (uint8 pixels or floats in [0, 1]), got dtype {values.dtype}")
+    values = values.reshape(len(values), -1).astype(np.float64)
+    if np.issubdtype(np.asarray(images).dtype, np.integer):
+        values /= 255.0
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return values
+
+
+def nearest_train_distance(images, train_images, chunk: int = 512) -> np.ndarray:
+    """Root-mean-square pixel difference from each image to its nearest training image.
+
+    A near-zero distance flags a copy (or near-copy) of a training image among the images
+    checked: leakage that makes a validation or test score look better than it is.
+
+    Parameters
+    ----------
+    images : ``(N, H, W)`` or ``(N, H, W, 1)``: uint8 pixels, or floats in [0, 1]
+    train_images : ``(M, H, W)`` or ``(M, H, W, 1)``, the same kind of values and image size
+    chunk : int, images compared at a time (bounds the memory of the ``(chunk, M)`` distances)
+
+    Returns
+    -------
+    float64 array ``(N,)``, in grey levels divided by 255 (below 1e-6 for an exact copy: rounding).
+    """
+    a, b = _as_unit_pixels(images, "images"), _as_unit_pixels(train_images, "train_images")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"images and train_images must have the same image size, got {a.shape[1]} and "
+                         f"{b.shape[1]} pixels per image")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    train_norms = (b**2).sum(axis=1)  # (M,)
+    nearest = np.empty(len(a))
+    for start in range(0, len(a), int(chunk)):
+        block = a[start:start + int(chunk)]
+        squared = (block**2).sum(axis=1)[:, None] + train_norms[None, :] - 2 * block @ b.T  # (chunk, M)
+        nearest[start:start + len(block)] = squared.min(axis=1)
+    return np.sqrt(np.maximum(nearest, 0) / a.shape[1])

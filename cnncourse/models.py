@@ -128,10 +128,10 @@ def improved_cnn(
 ):
     """The end-to-end chapter's improved CNN for chest X-rays (Keras, functional API).
 
-    Built from ideas the course teaches, plus batch normalisation, weight decay (AdamW) and a
-    cosine learning-rate schedule, which the NumPy engine already implements
-    (``cnncourse.scratch.BatchNormalization``, ``AdamW``, ``CosineDecay``) and a planned chapter
-    on training deeper CNNs will teach::
+    Built from ideas the course teaches: convolutions, pooling and dropout, and batch
+    normalisation, weight decay (AdamW) and a cosine learning-rate schedule, which the chapter
+    "Training deeper CNNs" derives and the NumPy engine implements
+    (``cnncourse.scratch.BatchNormalization``, ``AdamW``, ``CosineDecay``)::
 
         augmentation (training only: whole-pixel shifts by default; no flips)
         -> [Conv2D(f, 3x3, same, no bias) -> BatchNormalization -> ReLU -> MaxPooling2D(2)]

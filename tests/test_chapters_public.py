@@ -22,18 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 # name -> why two chapters may each define it. Keep this list short.
-SHARED_NAMES = {
-    "nearest_train_distance": "08 and 10 each measure near-duplicates of test images in the training set; "
-                              "to move into the package with those chapters",
-}
+SHARED_NAMES: dict[str, str] = {}
 
 # (notebook, shown expression) -> why it may still show private code. Keep this list short.
-PRIVATE_SHOWN = {
-    ("07b_training_deeper.ipynb", "scratch.BatchNormalization._forward"): "new chapter written in parallel; to show "
-                                                                          "public forward/backward functions",
-    ("07b_training_deeper.ipynb", "scratch.BatchNormalization._backward"): "the same",
-    ("07b_training_deeper.ipynb", "scratch.Residual._backward"): "the same",
-}
+PRIVATE_SHOWN: dict[tuple[str, str], str] = {}
 
 
 def _code(notebook: Path) -> list[tuple[int, ast.Module]]:

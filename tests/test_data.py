@@ -418,3 +418,36 @@ def test_stratified_subset_rejects_bad_input(kwargs, words):
     arguments = {"images": np.zeros(100), "labels": _balanced_labels()} | kwargs
     with pytest.raises(ValueError, match=words):
         data.stratified_subset(**arguments)
+
+
+def test_nearest_train_distance_finds_copies_and_measures_rms():
+    from cnncourse.data import nearest_train_distance
+
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
+    shifted = train[7].astype(np.int16) + 10  # every pixel 10 grey levels brighter (no clipping below 246)
+    shifted = np.clip(shifted, 0, 255)
+    images = np.stack([train[3], train[41], shifted.astype(np.uint8)])
+    distances = nearest_train_distance(images, train, chunk=2)
+    assert distances.shape == (3,) and distances[0] < 1e-6 and distances[1] < 1e-6  # exact copies, up to rounding
+    expected = np.sqrt(np.mean(((shifted - train[7].astype(np.int16)) / 255.0) ** 2))
+    assert distances[2] == pytest.approx(expected, rel=1e-9)
+    # floats in [0, 1] with a channel axis give the same distances as uint8 pixels
+    as_float = nearest_train_distance(images[..., None] / 255.0, train[..., None] / 255.0)
+    np.testing.assert_allclose(as_float, distances, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "images, train, match",
+    [
+        (np.zeros((2, 28, 28)), np.zeros((3, 14, 14)), "same image size"),
+        (np.full((2, 28, 28), np.nan), np.zeros((3, 28, 28)), "NaN"),
+        (np.zeros((0, 28, 28)), np.zeros((3, 28, 28)), "non-empty"),
+        (np.array(["a", "b"]).reshape(2, 1), np.zeros((3, 1)), "numbers"),
+    ],
+)
+def test_nearest_train_distance_rejects_bad_input(images, train, match):
+    from cnncourse.data import nearest_train_distance
+
+    with pytest.raises((ValueError, TypeError), match=match):
+        nearest_train_distance(images, train)

@@ -207,3 +207,23 @@ def test_batch_normalization_rejects_bad_input_and_changes_nothing():
         layer.set_weights([np.ones(3), np.zeros(3), np.zeros(3), np.ones(2)])
     for old, new in zip(before, layer.get_weights()):
         np.testing.assert_array_equal(old, new)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_public_pair_is_what_the_layer_computes(training):
+    from cnncourse.scratch import batch_normalization_backward, batch_normalization_forward, batch_statistics
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 3, 3, 5))
+    dy = rng.normal(size=x.shape)
+    layer = scratch.BatchNormalization(momentum=0.9, epsilon=1e-3, dtype="float64")
+    layer.forward(x, training=False)  # builds the weights
+    layer.params["gamma"][...] = rng.normal(size=5)
+    layer.params["beta"][...] = rng.normal(size=5)
+    mean, variance = batch_statistics(x) if training else (layer.params["moving_mean"].copy(), layer.params["moving_variance"].copy())
+    y, cache = batch_normalization_forward(x, mean, variance, layer.params["gamma"], layer.params["beta"], 1e-3, -1, training)
+    dx, dgamma, dbeta, _, _ = batch_normalization_backward(dy, cache)
+    np.testing.assert_allclose(layer.forward(x, training=training), y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(dy), dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["gamma"], dgamma, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["beta"], dbeta, rtol=1e-12, atol=1e-12)

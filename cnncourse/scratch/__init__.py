@@ -80,7 +80,7 @@ from .losses import (
 )
 from .accuracy import binary_accuracy, categorical_accuracy, sparse_categorical_accuracy
 from .model import History, Sequential
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, batch_normalization_backward, batch_normalization_forward, batch_statistics
 from .optimizers import SGD, Adam, AdamW, Optimizer, get_optimizer
 from .padding import WindowGeometry, output_length, output_shape, pad_amounts, window_geometry, window_offsets
 from .pooling import (
@@ -112,7 +112,7 @@ __all__ = [
     "glorot_normal", "he_normal", "he_uniform", "truncated_normal", "get_initializer",
     # layers
     "Layer", "ActivatedLayer", "Pooling2D", "Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten", "Dense", "Dropout", "Activation",
-    "BatchNormalization", "Residual",
+    "BatchNormalization", "batch_statistics", "batch_normalization_forward", "batch_normalization_backward", "Residual",
     "Add",
     # losses, metrics, optimizers, model
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",

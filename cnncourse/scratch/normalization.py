@@ -38,6 +38,79 @@ def _check_unit_float(value, name, low, high, high_inclusive=False):
     return value
 
 
+def _broadcast(values, ndim, axis):
+    """``(C,) -> (1, ..., C, ..., 1)``, to broadcast along ``axis`` of an ``ndim``-dimensional array."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return values.reshape(shape)
+
+
+def batch_statistics(x, axis=-1):
+    """The batch's per-channel mean and (biased) variance.
+
+    x : any shape, with ``C`` channels on ``axis`` (e.g. NHWC images ``(N, H, W, C)``)
+    Returns ``(mean, variance)``, each ``(C,)``, over every other axis.
+    """
+    axis = axis % x.ndim
+    reduce = tuple(a for a in range(x.ndim) if a != axis)
+    mean = x.mean(axis=reduce)
+    variance = np.square(x - _broadcast(mean, x.ndim, axis)).mean(axis=reduce)
+    return mean, variance
+
+
+def batch_normalization_forward(x, mean, variance, gamma, beta, epsilon, axis=-1, training=True):
+    """``y = gamma * (x - mean) / sqrt(variance + epsilon) + beta``, per channel.
+
+    x : any shape, with ``C`` channels on ``axis``
+    mean, variance : ``(C,)``: the batch's statistics (training) or the moving ones (inference)
+    gamma, beta : ``(C,)`` scale and offset, or None for none
+    training : whether ``mean`` and ``variance`` are the batch's own, so that the backward
+        pass differentiates through them
+    Returns ``(y, cache)``: ``y`` has x's shape; ``cache`` is what the backward pass needs.
+    """
+    axis = axis % x.ndim
+    inv_std = 1.0 / np.sqrt(variance + epsilon)  # (C,)
+    x_hat = (x - _broadcast(mean, x.ndim, axis)) * _broadcast(inv_std, x.ndim, axis)  # x's shape
+    y = x_hat
+    if gamma is not None:
+        y = y * _broadcast(gamma, x.ndim, axis)
+    if beta is not None:
+        y = y + _broadcast(beta, x.ndim, axis)
+    return y, (x_hat, inv_std, gamma, beta is not None, axis, bool(training))
+
+
+def batch_normalization_backward(dy, cache, need_dx=True):
+    """The backward pass of ``batch_normalization_forward``.
+
+    dy : the upstream gradient, x's shape; cache : from the forward pass
+    Returns ``(dx, dgamma, dbeta, dmean, dvariance)``: ``dx`` has x's shape (None when
+    ``need_dx`` is False); the others are ``(C,)`` (``dgamma`` / ``dbeta`` None without a
+    scale / offset). In training the batch statistics depend on x, so ``dx`` subtracts the
+    mean gradient and its projection on ``x_hat``, and ``dmean`` / ``dvariance`` are zeros;
+    in inference ``dmean`` / ``dvariance`` are the gradients with respect to the moving statistics.
+    """
+    x_hat, inv_std, gamma, has_beta, axis, training = cache
+    ndim = dy.ndim
+    reduce = tuple(a for a in range(ndim) if a != axis)
+    dbeta = dy.sum(axis=reduce) if has_beta else None  # (C,)
+    dgamma = (dy * x_hat).sum(axis=reduce) if gamma is not None else None  # (C,)
+    dx_hat = dy * _broadcast(gamma, ndim, axis) if gamma is not None else dy  # dL/dx_hat, x's shape
+    if training:
+        zeros = np.zeros_like(inv_std)
+        if not need_dx:
+            return None, dgamma, dbeta, zeros, zeros.copy()
+        mean_dx_hat = dx_hat.mean(axis=reduce, keepdims=True)
+        mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=reduce, keepdims=True)
+        dx = _broadcast(inv_std, ndim, axis) * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
+        return dx, dgamma, dbeta, zeros, zeros.copy()
+    # inference: an affine map per channel
+    dx = dx_hat * _broadcast(inv_std, ndim, axis)
+    dmean = -dx.sum(axis=reduce)
+    dvariance = -0.5 * (dx_hat * x_hat).sum(axis=reduce) * np.square(inv_std)
+    return dx, dgamma, dbeta, dmean, dvariance
+
+
+
 class BatchNormalization(Layer):
     """Batch normalisation over every axis but ``axis``: ``x (N, ..., C) -> y (N, ..., C)``.
 
@@ -96,17 +169,10 @@ class BatchNormalization(Layer):
                              f"({channels} channels on axis {self.axis}), got (batch,) + {tuple(shape)}")
 
     # ------------------------------------------------------------------- passes
-    def _broadcast(self, values, ndim):
-        """``(C,) -> (1, ..., C, ..., 1)`` to broadcast along the channel axis of an ``ndim`` array."""
-        shape = [1] * ndim
-        shape[self._channel_axis(ndim)] = -1
-        return values.reshape(shape)
-
     def _forward(self, x, training=False):
-        reduce = tuple(a for a in range(x.ndim) if a != self._channel_axis(x.ndim))
+        axis = self._channel_axis(x.ndim)
         if training:
-            mean = x.mean(axis=reduce)  # (C,)
-            variance = np.square(x - self._broadcast(mean, x.ndim)).mean(axis=reduce)  # (C,), biased
+            mean, variance = batch_statistics(x, axis)
             # validate first, then change state: a batch that gives NaN statistics updates nothing
             check_finite(variance, f"{self.name}: batch variance")
             self.params["moving_mean"][...] = self.params["moving_mean"] * self.momentum + mean * (1.0 - self.momentum)
@@ -114,38 +180,20 @@ class BatchNormalization(Layer):
                                                    + variance * (1.0 - self.momentum))
         else:
             mean, variance = self.params["moving_mean"], self.params["moving_variance"]
-        inv_std = 1.0 / np.sqrt(variance + self.epsilon)  # (C,)
-        x_hat = (x - self._broadcast(mean, x.ndim)) * self._broadcast(inv_std, x.ndim)  # x's shape
-        y = x_hat
-        if self.scale:
-            y = y * self._broadcast(self.params["gamma"], x.ndim)
-        if self.center:
-            y = y + self._broadcast(self.params["beta"], x.ndim)
-        self._training, self._x_hat, self._inv_std, self._reduce = bool(training), x_hat, inv_std, reduce
+        gamma = self.params["gamma"] if self.scale else None
+        beta = self.params["beta"] if self.center else None
+        y, self._cache = batch_normalization_forward(x, mean, variance, gamma, beta, self.epsilon, axis, training)
         self._last_output_shape = y.shape
         return y.astype(self.dtype, copy=False)
 
     def _backward(self, dy, need_dx=True):
-        ndim, reduce, x_hat = dy.ndim, self._reduce, self._x_hat
+        dx, dgamma, dbeta, dmean, dvariance = batch_normalization_backward(dy, self._cache, need_dx)
         if self.center:
-            self.grads["beta"] = dy.sum(axis=reduce)  # (C,)
+            self.grads["beta"] = dbeta
         if self.scale:
-            self.grads["gamma"] = (dy * x_hat).sum(axis=reduce)  # (C,)
-        gamma = self.params["gamma"] if self.scale else np.ones_like(self._inv_std)
-        dx_hat = dy * self._broadcast(gamma, ndim)  # dL/dx_hat, x's shape
-        if self._training:
-            self.grads["moving_mean"] = np.zeros_like(self.params["moving_mean"])
-            self.grads["moving_variance"] = np.zeros_like(self.params["moving_variance"])
-            if not need_dx:
-                return None
-            # the batch statistics depend on x: subtract the mean gradient and its projection on x_hat
-            mean_dx_hat = dx_hat.mean(axis=reduce, keepdims=True)
-            mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=reduce, keepdims=True)
-            return self._broadcast(self._inv_std, ndim) * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
-        # inference: an affine map per channel; the moving statistics' gradients serve gradient checks
-        dx = dx_hat * self._broadcast(self._inv_std, ndim)
-        self.grads["moving_mean"] = -dx.sum(axis=reduce)
-        self.grads["moving_variance"] = -0.5 * (dx_hat * x_hat).sum(axis=reduce) * np.square(self._inv_std)
+            self.grads["gamma"] = dgamma
+        # the moving statistics are not trained; in inference their gradients serve gradient checks
+        self.grads["moving_mean"], self.grads["moving_variance"] = dmean, dvariance
         return dx
 
     def __repr__(self):
