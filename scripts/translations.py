@@ -239,7 +239,8 @@ def skeleton(page: str) -> Path:
     return path
 
 
-def translate_unit(page: str, unit: str, entries: dict) -> str:
+def translate_unit(unit: str, entries: dict) -> str:
+    """The unit's fresh translation, or the English itself when there is none."""
     state, text = entries.get(unit_key(unit), ("untranslated", unit))
     return text if not state else unit
 
@@ -249,14 +250,14 @@ def translated_notebook(page: str) -> dict:
     entries = read_translations(page)
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
-            text = translate_unit(page, "".join(cell["source"]).strip("\n"), entries)
+            text = translate_unit("".join(cell["source"]).strip("\n"), entries)
             cell["source"] = text.splitlines(keepends=True)
     return notebook
 
 
 def translated_markdown(page: str) -> str:
     entries = read_translations(page)
-    return "\n\n".join(translate_unit(page, unit, entries) for unit in english_units(page)) + "\n"
+    return "\n\n".join(translate_unit(unit, entries) for unit in english_units(page)) + "\n"
 
 
 # The Chinese book's own strings: its title and the captions of its table of contents.
