@@ -20,7 +20,7 @@ at prediction time they pass the image through unchanged.
 
 from __future__ import annotations
 
-__all__ = ["chest_xray_augmentation"]
+__all__ = ["chest_xray_augmentation", "shifted_views"]
 
 
 def chest_xray_augmentation(
@@ -73,3 +73,35 @@ def chest_xray_augmentation(
     if not steps:
         raise ValueError("at least one of translation, rotation and zoom must be positive")
     return keras.Sequential(steps, name=name)
+
+
+def shifted_views(images, shift: int = 1):
+    """The images and their four whole-pixel shifts, for test-time augmentation.
+
+    Parameters
+    ----------
+    images : array ``(N, H, W, C)``
+    shift : int, 1 <= shift < min(H, W), pixels to move up, down, left and right
+
+    Returns
+    -------
+    list of 5 arrays ``(N, H, W, C)``: the images, then shifted down, up, right and left by
+    ``shift`` pixels. Pixels moved in from outside copy the nearest edge pixel, as
+    ``chest_xray_augmentation``'s ``fill_mode="nearest"`` does, so every view is an image
+    the model saw during training.
+    """
+    import numpy as np
+
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}")
+    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or not 1 <= shift < min(images.shape[1:3]):
+        raise ValueError(f"shift must be a whole number of pixels from 1 to {min(images.shape[1:3]) - 1}, got {shift!r}")
+    s = int(shift)
+    padded = np.pad(images, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
+    height, width = images.shape[1:3]
+
+    def window(top, left):  # the (height, width) window of the padded images at (top, left)
+        return padded[:, top:top + height, left:left + width]
+
+    return [images, window(0, s), window(2 * s, s), window(s, 0), window(s, 2 * s)]

@@ -64,6 +64,8 @@ def gradcam(model, images, class_index=None, layer_name: str | None = None) -> n
         batch = batch[np.newaxis]
     if batch.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, C) or (H, W, C), got shape {np.shape(images)}")
+    if batch.shape[0] == 0:
+        raise ValueError("images must hold at least one image, got an empty batch")
     if not np.all(np.isfinite(batch)):
         raise ValueError("images contain NaN or infinite values")
     expected = tuple(model.input_shape[1:])

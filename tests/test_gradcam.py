@@ -70,6 +70,8 @@ def test_bad_input():
         gradcam(model, np.zeros((1, 10, 10, 1)))
     with pytest.raises(ValueError, match="NaN"):
         gradcam(model, np.full((1, 12, 12, 1), np.nan))
+    with pytest.raises(ValueError, match="empty batch"):
+        gradcam(model, np.zeros((0, 12, 12, 1)))
     with pytest.raises(ValueError, match="class_index"):
         gradcam(model, np.zeros((1, 12, 12, 1)), class_index=5)
     with pytest.raises(ValueError, match="no layer"):

@@ -7,7 +7,9 @@ Each run prints one JSON line (``test_acc``, ``test_auc``, ``val_auc``, ``thresh
 ``train_seconds``, ``params`` and a few more), so that results can be collected with
 ``>> results.jsonl``. The functions behind it live in ``cnncourse.experiments.pneumonia``
 and are the ones the end-to-end chapter calls; ``cnncourse.experiments.engines`` trains the
-seed's CNN in Keras and in the NumPy engine from the same start, for the chapter's comparison.
+seed's CNN in Keras and in the NumPy engine from the same start, for the chapter's comparison;
+``cnncourse.experiments.tuning`` (``python -m cnncourse.experiments.tuning``) chose the improved
+model's settings on a tuning split, without the test split.
 """
 
 from .engines import compare_engines, train_both_engines
@@ -16,6 +18,7 @@ from .pneumonia import (
     IMPROVED_DEFAULTS,
     PneumoniaRun,
     class_weights,
+    ensemble_scores,
     evaluate_scores,
     run_experiment,
     train_improved,
@@ -28,6 +31,7 @@ __all__ = [
     "PneumoniaRun",
     "class_weights",
     "compare_engines",
+    "ensemble_scores",
     "evaluate_scores",
     "run_experiment",
     "train_both_engines",

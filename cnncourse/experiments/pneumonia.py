@@ -5,7 +5,8 @@ Three recipes, each returning a ``PneumoniaRun``:
 * ``train_improved``: ``cnncourse.models.improved_cnn`` (batch normalisation, dropout,
   realistic augmentation) trained in Keras with class weights, AdamW and a cosine
   learning-rate schedule; the weights of the epoch with the best **validation** AUC are
-  kept.
+  kept. Its settings were chosen by ``cnncourse.experiments.tuning`` on a tuning split
+  carved out of the training split, without the test split.
 * ``train_seed_keras``: the seed's CNN exactly as its listing trains it (Adam, sparse
   categorical cross-entropy, 5 epochs, batch 32, no validation), with the listing's
   faults corrected (two outputs, real data).
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import to_float_images
-from ..metrics import binary_report, choose_threshold, validate_labels
+from ..metrics import THRESHOLD_RULES, binary_report, choose_threshold, validate_labels
 from ..scratch.validation import check_positive_int
 from ..seeding import set_seed
 
@@ -32,6 +33,7 @@ __all__ = [
     "IMPROVED_DEFAULTS",
     "PneumoniaRun",
     "class_weights",
+    "ensemble_scores",
     "evaluate_scores",
     "train_improved",
     "train_seed_keras",
@@ -40,12 +42,17 @@ __all__ = [
 ]
 
 # Training settings of the improved model (the architecture's are improved_cnn's defaults).
+# epochs, tta_shift and threshold_rule are what cnncourse.experiments.tuning chose on its
+# tuning split (recorded/tuning.jsonl); tests/test_tuning.py keeps the two in step.
 IMPROVED_DEFAULTS = {
-    "epochs": 12,
+    "epochs": 10,
     "batch_size": 64,
     "learning_rate": 2e-3,
     "weight_decay": 1e-4,
     "use_class_weights": True,
+    "cycles": 1,
+    "tta_shift": 1,
+    "threshold_rule": "argmax",
 }
 SEED_CNN_EPOCHS = 5  # as in the seed's listing
 SCRATCH_EPOCHS = SEED_CNN_EPOCHS  # the NumPy engine trains the listing's 5 epochs in well under a minute
@@ -63,6 +70,8 @@ class PneumoniaRun:
     val_scores : float array (N_val,), the model's probability of pneumonia on validation
     test_scores : float array (N_test,), the same on test
     history : dict of per-epoch lists (``loss``, and ``val_auc`` where tracked)
+    snapshots : list of weight lists (``model.get_weights()``) whose scores are averaged;
+        empty where the model itself is the whole predictor (``model`` holds the first)
     """
 
     model: object
@@ -70,6 +79,7 @@ class PneumoniaRun:
     val_scores: np.ndarray
     test_scores: np.ndarray
     history: dict = field(default_factory=dict)
+    snapshots: list = field(default_factory=list)
 
 
 def class_weights(labels) -> dict[int, float]:
@@ -92,7 +102,8 @@ def evaluate_scores(y_val, val_scores, y_test, test_scores, rule: str = "youden"
     ----------
     y_val, val_scores : (N_val,) validation labels and pneumonia scores
     y_test, test_scores : (N_test,) test labels and pneumonia scores
-    rule : threshold rule of ``cnncourse.metrics.choose_threshold``
+    rule : a threshold rule of ``cnncourse.metrics.choose_threshold``, or ``"argmax"``:
+        the fixed threshold 0.5, the larger of a two-class softmax's outputs
 
     Returns
     -------
@@ -100,7 +111,7 @@ def evaluate_scores(y_val, val_scores, y_test, test_scores, rule: str = "youden"
     ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5`` (the plain argmax
     decision of a two-class softmax).
     """
-    threshold = choose_threshold(y_val, val_scores, rule=rule)
+    threshold = 0.5 if rule == "argmax" else choose_threshold(y_val, val_scores, rule=rule)
     validation = binary_report(y_val, val_scores, threshold)
     test = binary_report(y_test, test_scores, threshold)
     return {
@@ -151,8 +162,29 @@ def _keras_scores(model, x, batch_size=512) -> np.ndarray:
     return model.predict(x, batch_size=batch_size, verbose=0)[:, 1].astype(np.float64)
 
 
+def ensemble_scores(model, x, snapshots=(), tta_shift: int = 0) -> np.ndarray:
+    """P(pneumonia), (N,): the mean over weight snapshots and test-time shifted views.
+
+    model : a two-output softmax ``keras.Model``; x : float32 images ``(N, H, W, C)``
+    snapshots : weight lists (``model.get_weights()``) to average over; none = the model as it is.
+        The model is left holding the first snapshot.
+    tta_shift : pixels; 0 = the images alone, s > 0 = the mean over the image and its four shifts
+        by s pixels (``cnncourse.augment.shifted_views``), the shifts training augments with
+    """
+    from ..augment import shifted_views
+
+    views = shifted_views(x, tta_shift) if tta_shift else [x]
+    snapshots = list(snapshots) or [None]
+    total = np.zeros(len(x))
+    for weights in reversed(snapshots):  # the first is set last, so the model keeps it
+        if weights is not None:
+            model.set_weights(weights)
+        total += sum(_keras_scores(model, view) for view in views)
+    return total / (len(snapshots) * len(views))
+
+
 def _result(engine, model, requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock, params,
-            train_images, **extra) -> dict:
+            train_images, rule="youden", **extra) -> dict:
     """The JSON-ready result of one run, the same keys for every recipe (``extra`` appended)."""
     return {
         "engine": engine,
@@ -160,7 +192,7 @@ def _result(engine, model, requested, seed, epochs, y_val, val_scores, y_test, t
         "seed": int(requested),
         "effective_seed": int(seed),
         "epochs": int(epochs),
-        **evaluate_scores(y_val, val_scores, y_test, test_scores),
+        **evaluate_scores(y_val, val_scores, y_test, test_scores, rule),
         "train_seconds": round(clock.wall, 1),
         "train_cpu_seconds": round(clock.cpu, 1),
         "params": int(params),
@@ -188,12 +220,18 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
         normalisation is synchronised across replicas.
     size : image side of the PneumoniaMNIST file to load (28, 64, 128 or 224)
     progress : show Keras's progress bar
-    **settings : overrides of ``IMPROVED_DEFAULTS`` (``batch_size``, ``learning_rate``,
-        ``weight_decay``, ``use_class_weights``) or of ``improved_cnn``'s keyword arguments
+    **settings : overrides of ``IMPROVED_DEFAULTS`` or of ``improved_cnn``'s keyword arguments.
+        ``batch_size``, ``learning_rate``, ``weight_decay``, ``use_class_weights``: as named;
+        ``cycles``: 1 = one cosine decay over all epochs, keeping the epoch of best validation
+        AUC; c > 1 = a snapshot ensemble, c cosine cycles (warm restarts) of epochs / c epochs
+        each, whose end-of-cycle weights are averaged (no epoch is selected);
+        ``tta_shift``: test-time augmentation (``ensemble_scores``);
+        ``threshold_rule``: the rule of ``evaluate_scores``
 
     Returns
     -------
-    PneumoniaRun whose ``history`` has per-epoch ``loss`` and ``val_auc``.
+    PneumoniaRun whose ``history`` has per-epoch ``loss`` and ``val_auc`` and whose
+    ``snapshots`` hold the weights its scores average over.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -205,6 +243,14 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     model_settings = {key: value for key, value in settings.items() if key not in config}
     config.update({key: value for key, value in settings.items() if key in config})
     epochs = check_positive_int(epochs if epochs is not None else config["epochs"], "epochs")
+    cycles = check_positive_int(config["cycles"], "cycles")
+    if epochs % cycles:
+        raise ValueError(f"epochs ({epochs}) must be a multiple of cycles ({cycles})")
+    tta_shift = config["tta_shift"]
+    if isinstance(tta_shift, bool) or not isinstance(tta_shift, (int, np.integer)) or not 0 <= tta_shift <= 3:
+        raise ValueError(f"tta_shift must be a whole number of pixels from 0 to 3, got {tta_shift!r}")
+    if config["threshold_rule"] not in THRESHOLD_RULES + ("argmax",):
+        raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES + ('argmax',)}, got {config['threshold_rule']!r}")
     requested, seed = seed, set_seed(seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -214,7 +260,11 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
         steps = epochs * int(np.ceil(len(x_train) / global_batch))
-        schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
+        if cycles == 1:
+            schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
+        else:  # warm restarts: the rate falls to 0 in each cycle, then jumps back (Loshchilov and Hutter)
+            schedule = keras.optimizers.schedules.CosineDecayRestarts(
+                config["learning_rate"], first_decay_steps=steps // cycles, t_mul=1.0, m_mul=1.0)
         model.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"]),
             loss="sparse_categorical_crossentropy",
@@ -222,6 +272,7 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
         )
     history = {"loss": [], "val_auc": []}
     best = {"auc": -np.inf, "weights": None, "epoch": -1}
+    cycle_ends = []  # weights at the end of each cosine cycle (cycles > 1)
 
     class KeepBestValidationAUC(keras.callbacks.Callback):
         """Score validation after each epoch; remember the weights of the best AUC (in memory)."""
@@ -232,6 +283,8 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
             history["val_auc"].append(auc)
             if auc > best["auc"]:
                 best.update(auc=auc, weights=self.model.get_weights(), epoch=epoch)
+            if cycles > 1 and (epoch + 1) % (epochs // cycles) == 0:
+                cycle_ends.append(self.model.get_weights())
             if verbose:
                 print(f"epoch {epoch + 1:>2}/{epochs}: loss {logs['loss']:.4f}, val AUC {auc:.4f}", flush=True)
 
@@ -248,12 +301,15 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
             per_sample = None if weights is None else np.array([weights[label] for label in y_train], np.float32)
             dataset = input_pipeline(x_train, y_train, global_batch, seed, sample_weight=per_sample)
             model.fit(dataset, epochs=epochs, shuffle=False, verbose=int(progress), callbacks=[KeepBestValidationAUC()])
-    model.set_weights(best["weights"])
-    val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
+    snapshots = cycle_ends if cycles > 1 else [best["weights"]]
+    val_scores = ensemble_scores(model, x_val, snapshots, tta_shift)
+    test_scores = ensemble_scores(model, x_test, snapshots, tta_shift)
     result = _result("keras", "improved", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
-                     model.count_params(), len(x_train), best_epoch=best["epoch"] + 1, replicas=int(replicas),
-                     image_size=int(x_train.shape[1]))
-    return PneumoniaRun(model, result, val_scores, test_scores, history)
+                     model.count_params(), len(x_train), rule=config["threshold_rule"],
+                     best_epoch=best["epoch"] + 1 if cycles == 1 else None, replicas=int(replicas),
+                     image_size=int(x_train.shape[1]), cycles=cycles, tta_shift=tta_shift,
+                     threshold_rule=config["threshold_rule"])
+    return PneumoniaRun(model, result, val_scores, test_scores, history, snapshots)
 
 
 def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int | None = None, data=None,
