@@ -161,3 +161,30 @@ def test_train_improved_rejects_bad_settings_before_training(settings, message):
 
     with pytest.raises(ValueError, match=message):
         train_improved(seed=0, data=_tiny_splits(), **settings)
+
+
+@pytest.mark.slow
+def test_search_scores_on_the_tuning_split_and_its_rows_feed_choose():
+    from cnncourse.experiments.tuning import search
+
+    (x_train, y_train), validation, _ = _tiny_splits(n=60)
+    rows = search((x_train, y_train), validation, [("tiny", {"epochs": 1, "batch_size": 16})], seeds=(0, 1))
+    assert len(rows) == 2 * 2  # seeds x test-time shifts
+    assert {row["tune_images"] for row in rows} == {12} and {row["fit_images"] for row in rows} == {48}
+    for row in rows:
+        assert 0 <= row["tune_auc"] <= 1 and set(row["threshold"]) == {"youden", "argmax"}
+        assert row["threshold"]["argmax"] == 0.5 and row["projected_seconds"] >= row["train_seconds"]
+    assert choose(rows, time_budget=1e9)["variant"]["candidate"] == "tiny"
+
+
+def test_command_line_summarises_a_results_file_and_rejects_unknown_candidates(tmp_path, capsys):
+    from cnncourse.experiments.tuning import main
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(_row("a", s, 0.99 + 0.001 * s)) + "\n" for s in range(3)))
+    assert main(["--summarise", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "tuning AUC" in err and "chosen: a, threshold rule youden" in err
+    with pytest.raises(SystemExit):
+        main(["--only", "no such candidate"])
+    assert "unknown candidates" in capsys.readouterr().err
