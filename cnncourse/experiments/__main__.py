@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m cnncourse.experiments",
         description=(
             "Train a PneumoniaMNIST classifier and print one JSON line: test_acc, test_auc, "
-            "val_auc, threshold (chosen on validation), train_seconds, params."
+            "val_auc, threshold (the seed model: Youden's J on validation; the improved model: its recipe's "
+            "rule, the arg-max 0.5), train_seconds, params."
         ),
     )
     parser.add_argument("experiment", choices=EXPERIMENTS, help="which experiment to run")

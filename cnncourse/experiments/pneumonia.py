@@ -372,7 +372,8 @@ def run_experiment(engine: str = "keras", model: str | None = None, seed: int = 
     trains the improved model under ``tf.distribute.MirroredStrategy`` over every GPU (or
     the CPU); ``mixed_precision`` needs a GPU.
 
-    The dict holds ``test_acc`` (at the validation-chosen ``threshold``), ``test_auc``,
+    The dict holds ``test_acc`` (at ``threshold``: Youden's J on validation for the seed model,
+    the recipe's ``threshold_rule`` for the improved one), ``test_auc``,
     ``val_auc``, ``threshold``, ``train_seconds`` (wall clock of training, validation
     scoring included), ``train_cpu_seconds``, ``params``, plus ``engine``, ``model``,
     ``seed``, ``epochs``, ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5``,
