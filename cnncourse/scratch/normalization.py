@@ -110,7 +110,6 @@ def batch_normalization_backward(dy, cache, need_dx=True):
     return dx, dgamma, dbeta, dmean, dvariance
 
 
-
 class BatchNormalization(Layer):
     """Batch normalisation over every axis but ``axis``: ``x (N, ..., C) -> y (N, ..., C)``.
 
