@@ -197,3 +197,309 @@ def improved_cnn(
     # float32 output even under a mixed-precision policy: a float16 softmax loses small probabilities.
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="improved_cnn")
+
+
+# ----------------------------------------------------------------------------------
+# The U-Net (segmentation chapter)
+# ----------------------------------------------------------------------------------
+
+
+def _check_unet_args(engine, input_shape, num_classes, filters, depth, kernel_size, up_kernel_size):
+    from .scratch.validation import check_positive_int
+
+    _check_args(engine, input_shape, num_classes)
+    filters = check_positive_int(filters, "filters")
+    depth = check_positive_int(depth, "depth")
+    kernel_size = check_positive_int(kernel_size, "kernel_size")
+    up_kernel_size = check_positive_int(up_kernel_size, "up_kernel_size")
+    height, width, _ = (int(d) for d in input_shape)
+    step = 2 ** depth
+    if height % step or width % step:
+        raise ValueError(
+            f"input_shape: height and width must be divisible by 2**depth = {step} (depth={depth} poolings "
+            f"of 2), got {height} x {width}; crop or pad the images, or use a smaller depth"
+        )
+    return tuple(int(d) for d in input_shape), int(num_classes), filters, depth, kernel_size, up_kernel_size
+
+
+def unet_layer_seeds(seed, depth):
+    """One initialiser seed per weighted layer of ``unet(depth=depth)``, in weight order, derived from ``seed``.
+
+    ``None`` gives ``None`` for each (unseeded initialisers). Both engines use these, so a
+    seeded Keras and a seeded NumPy U-Net draw from independent streams per layer.
+    """
+    import numpy as np
+
+    count = 2 * depth + 2 + 3 * depth + 1  # encoder convs, bottleneck convs, (up, conv, conv) per level, output
+    if seed is None:
+        return [None] * count
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(seed)).spawn(count)]
+
+
+def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, filters: int = 16, depth: int = 2,
+         skip_connections: bool = True, seed: int | None = None, kernel_size: int = 3, up_kernel_size: int = 2):
+    """A small 2-D U-Net (Ronneberger et al., 2015) in either engine, built and ready for ``set_weights``.
+
+    For ``depth=2`` and ``filters=16`` (``f``)::
+
+        x (N, H, W, C)
+        -> block(f)   = Conv2D(f, 3x3, same, relu) -> Conv2D(f, 3x3, same, relu)     skip 1 (N, H, W, f)
+        -> MaxPooling2D(2) -> block(2f)                                                skip 2 (N, H/2, W/2, 2f)
+        -> MaxPooling2D(2) -> block(4f)                                                bottleneck (N, H/4, W/4, 4f)
+        -> Conv2DTranspose(2f, 2x2, strides 2, same) -> Concatenate([up, skip 2]) -> block(2f)
+        -> Conv2DTranspose(f, 2x2, strides 2, same)  -> Concatenate([up, skip 1]) -> block(f)
+        -> Conv2D(num_classes, 1x1, softmax)                                          y (N, H, W, num_classes)
+
+    ``skip_connections=False`` builds the same network without the two concatenations
+    (each decoder block then sees only the upsampled maps): the skip-connection ablation.
+
+    Parameters
+    ----------
+    engine : "keras" (functional API) or "scratch" (``cnncourse.scratch.unet.UNet``)
+    input_shape : (height, width, channels); height and width divisible by ``2**depth``.
+        Channels may be more than one, e.g. neighbouring slices of a volume.
+    num_classes : int >= 2, classes of the per-pixel softmax (background included)
+    filters : int, filters of the first block; each level down doubles them
+    depth : int >= 1, number of poolings (and of transposed convolutions)
+    skip_connections : bool, concatenate each encoder block's output into the decoder
+    seed : int, optional, seeds every weight initialiser (one derived seed per layer,
+        ``unet_layer_seeds``); nothing global is reseeded
+    kernel_size : int, the square kernel of every 3x3 convolution
+    up_kernel_size : int, the square kernel of the transposed convolutions (stride 2)
+
+    Returns
+    -------
+    An uncompiled ``keras.Model`` or a built ``cnncourse.scratch.unet.UNet``, named
+    ``"unet"`` (``"unet_no_skip"`` without skip connections). Both list their weights in
+    the same order: ``[kernel, bias]`` per convolution, encoder blocks first, then the
+    bottleneck, then per decoder level the transposed convolution and its two convolutions,
+    then the output convolution.
+    """
+    input_shape, num_classes, filters, depth, kernel_size, up_kernel_size = _check_unet_args(
+        engine, input_shape, num_classes, filters, depth, kernel_size, up_kernel_size)
+    if not isinstance(skip_connections, (bool, int)):
+        raise TypeError(f"skip_connections must be a bool, got {type(skip_connections).__name__}")
+    seeds = unet_layer_seeds(seed, depth)
+    if engine == "scratch":
+        from .scratch.unet import UNet
+
+        return UNet(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
+                    up_kernel_size)
+    return _unet_keras(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
+                       up_kernel_size)
+
+
+def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seeds, kernel_size, up_kernel_size):
+    from .backend import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    seeds = iter(seeds)
+
+    def conv(width, name, size=kernel_size, activation="relu"):
+        return layers.Conv2D(width, size, padding="same", activation=activation, name=name,
+                             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
+
+    def block(x, width, name):
+        x = conv(width, f"{name}_conv1")(x)
+        return conv(width, f"{name}_conv2")(x)
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x, skips = inputs, []
+    for level in range(1, depth + 1):
+        x = block(x, filters * 2 ** (level - 1), f"enc{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
+    x = block(x, filters * 2 ** depth, "bottleneck")
+    for level in range(depth, 0, -1):
+        width = filters * 2 ** (level - 1)
+        x = layers.Conv2DTranspose(width, up_kernel_size, strides=2, padding="same", name=f"dec{level}_up",
+                                   kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))(x)
+        if skip_connections:
+            x = layers.Concatenate(axis=-1, name=f"dec{level}_concat")([x, skips[level - 1]])
+        x = block(x, width, f"dec{level}")
+    outputs = conv(num_classes, "probabilities", size=1, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="unet" if skip_connections else "unet_no_skip")
+
+
+def soft_dice_loss(y_true, y_pred, smooth: float = 1.0):
+    """The soft Dice loss, per sample, for ``model.compile(loss=soft_dice_loss)`` (Keras, TensorFlow tensors).
+
+    For each sample ``n`` and class ``k``, over the pixels ``i`` (all axes but the first and last)::
+
+        dice[n, k] = (2 sum_i p[n, i, k] t[n, i, k] + smooth) / (sum_i p[n, i, k] + sum_i t[n, i, k] + smooth)
+        loss[n]    = 1 - mean_k dice[n, k]
+
+    and Keras averages ``loss[n]`` over the batch. ``smooth`` keeps an empty class (absent
+    from both the reference and the prediction) at dice 1 and the gradient finite.
+
+    Parameters
+    ----------
+    y_true : the reference, in one of three forms
+        - one-hot ``(N, H, W, K)``, the shape of ``y_pred``, when ``K >= 2``;
+        - sparse integer labels ``(N, H, W)`` or ``(N, H, W, 1)``, values in ``0 .. K-1``, when ``K >= 2``;
+        - a binary mask ``(N, H, W, 1)`` (or ``(N, H, W)``) in {0, 1}, when ``K == 1`` (binary Dice of
+          the foreground probability, e.g. a sigmoid output).
+    y_pred : probabilities ``(N, H, W, K)`` (softmax over ``K`` classes, or one sigmoid channel)
+    smooth : float > 0
+
+    Returns
+    -------
+    loss : tensor ``(N,)``, one value per sample
+    """
+    from .backend import import_keras
+
+    keras = import_keras()
+    ops = keras.ops
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.convert_to_tensor(y_true)
+    classes = y_pred.shape[-1]
+    if classes is None or len(y_pred.shape) < 3:
+        raise ValueError(f"y_pred must have shape (batch, ..., classes) with a known class axis, got {y_pred.shape}")
+    if classes >= 2 and (len(y_true.shape) == len(y_pred.shape) - 1 or y_true.shape[-1] == 1):
+        labels = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
+        y_true = ops.one_hot(labels, classes, dtype=y_pred.dtype)
+    else:
+        y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
+    axes = tuple(range(1, len(y_pred.shape) - 1))
+    intersection = ops.sum(y_true * y_pred, axis=axes)                  # (N, K)
+    total = ops.sum(y_true, axis=axes) + ops.sum(y_pred, axis=axes)     # (N, K)
+    dice = (2.0 * intersection + smooth) / (total + smooth)
+    return 1.0 - ops.mean(dice, axis=-1)
+
+
+def dice_loss(smooth: float = 1.0, cross_entropy: float = 0.0):
+    """A Keras loss ``soft_dice_loss + cross_entropy * crossentropy``, for ``model.compile(loss=...)``.
+
+    ``cross_entropy=0`` (the default) is the soft Dice loss alone. The crossentropy is
+    categorical (sparse or one-hot, as ``y_true`` comes; binary for one sigmoid channel),
+    averaged over the pixels of each sample, so both terms are per sample ``(N,)`` and
+    Keras averages them over the batch. ``y_true`` and ``y_pred`` as in ``soft_dice_loss``.
+    """
+    from .scratch.validation import check_float
+
+    smooth = check_float(smooth, "smooth", low=0.0, low_inclusive=False)
+    weight = check_float(cross_entropy, "cross_entropy", low=0.0)
+
+    def loss(y_true, y_pred):
+        from .backend import import_keras
+
+        keras = import_keras()
+        ops = keras.ops
+        value = soft_dice_loss(y_true, y_pred, smooth)
+        if weight == 0:
+            return value
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.convert_to_tensor(y_true)
+        classes = y_pred.shape[-1]
+        if classes == 1:
+            y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
+            pixel = keras.losses.binary_crossentropy(y_true, y_pred)                    # (N, H, W)
+        elif len(y_true.shape) == len(y_pred.shape) - 1 or y_true.shape[-1] == 1:
+            labels = ops.reshape(y_true, ops.shape(y_pred)[:-1])
+            pixel = keras.losses.sparse_categorical_crossentropy(labels, y_pred)        # (N, H, W)
+        else:
+            pixel = keras.losses.categorical_crossentropy(ops.cast(y_true, y_pred.dtype), y_pred)
+        axes = tuple(range(1, len(pixel.shape)))
+        return value + weight * ops.mean(pixel, axis=axes)
+
+    loss.__name__ = "dice_loss" if weight == 0 else "dice_crossentropy_loss"
+    return loss
+
+
+# ----------------------------------------------------------------------------------
+# MedMNIST 2-D classifiers (chapters "Diagnosis with little data" and "Grades")
+# ----------------------------------------------------------------------------------
+
+OUTPUTS = ("softmax", "ordinal")
+
+
+def medmnist_cnn(
+    input_shape=(28, 28, 1),
+    num_classes: int = 2,
+    seed: int | None = None,
+    filters=(32, 64, 128),
+    convs_per_block: int = 1,
+    dropout: float = 0.3,
+    flips: str | None = "horizontal",
+    translation: float = 0.1,
+    rotation: float = 0.0,
+    output: str = "softmax",
+):
+    """A small batch-normalised CNN for MedMNIST's 2-D images, grey or colour (Keras, functional API).
+
+    ::
+
+        augmentation (training only: flips, whole-pixel shifts, small rotations)
+        -> [ [Conv2D(f, 3x3, same, no bias) -> BatchNormalization -> ReLU] x convs_per_block
+             -> MaxPooling2D(2) ] for f in filters, without the last pooling
+        -> GlobalAveragePooling2D (named "features") -> Dropout(dropout)
+        -> Dense(num_classes, softmax)          output="softmax"
+           Dense(num_classes - 1, sigmoid)      output="ordinal": P(grade > k), k = 0 .. K-2
+
+    The first convolution's kernel has shape ``(3, 3, channels, filters[0])``: a colour
+    image (channels = 3) only changes that one kernel.
+
+    Parameters
+    ----------
+    input_shape : (height, width, channels); inputs float32 ``(N, H, W, C)`` in [0, 1]
+    num_classes : int >= 2, the number of classes K (grades for an ordinal output)
+    seed : int, optional, seeds the initialisers, the augmentation and dropout
+    filters : tuple of ints, filters of each block
+    convs_per_block : int >= 1, convolutions per block
+    dropout : float in [0, 1), dropout rate before the output layer
+    flips : None, "horizontal", "vertical" or "horizontal_and_vertical": random flips
+    translation : float in [0, 0.5), largest random shift as a fraction of the size (nearest fill)
+    rotation : float in [0, 0.25), largest random rotation as a fraction of a turn (0 = none)
+    output : "softmax" (outputs ``(N, K)``) or "ordinal" (outputs ``(N, K - 1)``)
+
+    Returns
+    -------
+    An uncompiled ``keras.Model`` named ``"medmnist_cnn"``.
+    """
+    _check_args("keras", input_shape, num_classes)
+    filters = tuple(int(f) for f in filters)
+    if not filters or any(f < 1 for f in filters):
+        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
+    from .scratch.validation import check_positive_int
+
+    check_positive_int(convs_per_block, "convs_per_block")
+    if not 0 <= float(dropout) < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if flips not in (None, "horizontal", "vertical", "horizontal_and_vertical"):
+        raise ValueError(f"flips must be None, 'horizontal', 'vertical' or 'horizontal_and_vertical', got {flips!r}")
+    if not 0 <= float(translation) < 0.5:
+        raise ValueError(f"translation must be in [0, 0.5), got {translation!r}")
+    if not 0 <= float(rotation) < 0.25:
+        raise ValueError(f"rotation must be in [0, 0.25), got {rotation!r}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    from .backend import import_keras
+
+    keras = import_keras()
+    layers = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    if flips:
+        x = layers.RandomFlip(flips, seed=seed, name="random_flip")(x)
+    if translation > 0:
+        x = layers.RandomTranslation(translation, translation, fill_mode="nearest", interpolation="nearest",
+                                     seed=seed, name="random_shift")(x)
+    if rotation > 0:
+        x = layers.RandomRotation(rotation, fill_mode="nearest", seed=seed, name="random_rotation")(x)
+    for block, width in enumerate(filters, start=1):
+        for conv in range(1, int(convs_per_block) + 1):
+            x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv{conv}")(x)
+            x = layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn{conv}")(x)
+            x = layers.ReLU(name=f"block{block}_relu{conv}")(x)
+        if block < len(filters):
+            x = layers.MaxPooling2D((2, 2), name=f"block{block}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="features")(x)
+    x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    if output == "softmax":
+        outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    else:
+        outputs = layers.Dense(num_classes - 1, activation="sigmoid", dtype="float32", name="exceedance")(x)
+    return keras.Model(inputs, outputs, name="medmnist_cnn")
