@@ -1,76 +1,188 @@
-"""Data for the course: PneumoniaMNIST and synthetic lesion phantoms.
+"""Data for the course: the MedMNIST files (PneumoniaMNIST and the others in ``../shared/data``) and synthetic lesion phantoms.
 
-``load_pneumoniamnist`` finds ``pneumoniamnist.npz`` in ``data_dir``, then in
-``$CNNCOURSE_DATA``, then in ``~/.cache/cnncourse``. Only when it is in none of them
-does it download the official file, with a timeout, a progress bar and an MD5 check,
-into a temporary file that is renamed into place only when complete.
+``load_medmnist(name)`` finds ``<name>.npz`` (``<name>_<size>.npz`` for the MedMNIST+ sizes) in
+``data_dir``, or else in ``$CNNCOURSE_DATA`` and then in ``~/.cache/cnncourse``. Only when it is
+in none of them does it download the official file, with a timeout, an overall deadline, a
+progress bar and an MD5 check, into a temporary file that is renamed into place only when
+complete. A local file is checked before its arrays are loaded: the archive's members (no
+duplicates, only the six arrays used are read), their ``.npy`` headers (dtype, shape, 2-D or
+3-D, sizes, before anything is allocated), its MD5 against the official one, then the label
+values. ``load_pneumoniamnist`` is the same loader for PneumoniaMNIST, the course's main data.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
+import signal
+import stat
 import tempfile
+import threading
+import time
+import types
 import urllib.request
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-FILENAME = "pneumoniamnist.npz"
-URL = "https://zenodo.org/records/10519652/files/pneumoniamnist.npz?download=1"
-MD5 = "28209eda62fecd6e6a2d98b1501bb15f"
 CACHE_DIR = Path("~/.cache/cnncourse")
 SPLITS = ("train", "val", "test")
-CLASS_NAMES = ("normal", "pneumonia")
-IMAGE_SHAPE = (28, 28)
-# MedMNIST+ (Zenodo record 10519652, as the medmnist package's info.py lists them): size -> MD5.
-SIZES = (28, 64, 128, 224)
-SIZE_MD5 = {
-    64: "8f4eceb4ccffa70c672198ea285246c6",
-    128: "05b46931834c231683c68f40c47b2971",
-    224: "d6a3c71de1b945ea11211b03746c1fe1",
-}
+ZENODO_URL = "https://zenodo.org/records/10519652/files/{filename}?download=1"  # MedMNIST+ (v3) record
+SKIP_MD5_ENV = "CNNCOURSE_SKIP_MD5"
+MAX_IMAGES = 1_000_000  # far above any MedMNIST split; a header claiming more is corrupt
+TASKS = ("binary", "multi-class", "ordinal")
 
 
-def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in SIZES:
-        raise ValueError(f"size must be one of {SIZES} (the MedMNIST+ image sizes), got {size!r}")
-    return int(size)
+@dataclasses.dataclass(frozen=True)
+class MedMNISTInfo:
+    """What MedMNIST's own ``medmnist/info.py`` (v3, Zenodo record 10519652) says about one data set.
+
+    Attributes
+    ----------
+    name : the flag, e.g. ``"breastmnist"``; the 28 px file is ``<name>.npz``
+    python_class : the class name in the ``medmnist`` package, e.g. ``"BreastMNIST"``
+    modality : what the images are, in words
+    task : ``"binary"``, ``"multi-class"`` or ``"ordinal"`` (info.py's "binary-class",
+        "multi-class", "ordinal-regression")
+    labels : class names, label ``k`` is ``labels[k]``
+    channels : 1 (grey) or 3 (RGB, stored last: ``(N, H, W, 3)``)
+    dims : 2 (images ``(N, H, W)`` or ``(N, H, W, 3)``) or 3 (volumes ``(N, D, H, W)``)
+    md5 : read-only mapping size -> MD5 of the official file of that size
+    n_samples : official ``(train, val, test)`` sizes
+    licence : the data's licence
+    """
+
+    name: str
+    python_class: str
+    modality: str
+    task: str
+    labels: tuple
+    channels: int
+    dims: int
+    md5: types.MappingProxyType
+    n_samples: tuple
+    licence: str = "CC BY 4.0"
+
+    @property
+    def sizes(self) -> tuple:
+        """Image sides published: (28, 64, 128, 224) for 2-D sets, (28, 64) for 3-D ones."""
+        return tuple(sorted(self.md5))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def filename(self, size: int = 28) -> str:
+        """``<name>.npz`` at 28 px, ``<name>_<size>.npz`` otherwise."""
+        size = _check_size(size, self)
+        return f"{self.name}.npz" if size == 28 else f"{self.name}_{size}.npz"
+
+    def url(self, size: int = 28) -> str:
+        return ZENODO_URL.format(filename=self.filename(size))
+
+    def image_shape(self, size: int = 28) -> tuple:
+        """Shape of one sample: ``(s, s)``, ``(s, s, 3)`` or ``(s, s, s)``."""
+        size = _check_size(size, self)
+        if self.dims == 3:
+            return (size, size, size)
+        return (size, size) if self.channels == 1 else (size, size, self.channels)
 
 
-def official_file(size: int = 28) -> tuple[str, str, str]:
-    """``(file name, URL, MD5)`` of the official PneumoniaMNIST file with ``size × size`` images."""
-    size = _check_size(size)
-    if size == 28:
-        return FILENAME, URL, MD5
-    name = f"pneumoniamnist_{size}.npz"
-    return name, URL.replace(FILENAME, name), SIZE_MD5[size]
+def _info(name, python_class, modality, task, labels, channels, dims, md5, n_samples):
+    return MedMNISTInfo(name, python_class, modality, task, tuple(labels), channels, dims,
+                        types.MappingProxyType(dict(md5)), tuple(n_samples))
+
+
+# Names, MD5s, labels and sample counts as MedMNIST's medmnist/info.py (v3) gives them; the
+# 28 px MD5s are also in ../shared/data/README.md. Only the data sets whose files the course
+# ships (CC BY 4.0) are listed.
+MEDMNIST = types.MappingProxyType({info.name: info for info in (
+    _info("pneumoniamnist", "PneumoniaMNIST", "paediatric chest X-ray", "binary", ("normal", "pneumonia"), 1, 2,
+          {28: "28209eda62fecd6e6a2d98b1501bb15f", 64: "8f4eceb4ccffa70c672198ea285246c6",
+           128: "05b46931834c231683c68f40c47b2971", 224: "d6a3c71de1b945ea11211b03746c1fe1"}, (4708, 524, 624)),
+    _info("breastmnist", "BreastMNIST", "breast ultrasound", "binary", ("malignant", "normal, benign"), 1, 2,
+          {28: "750601b1f35ba3300ea97c75c52ff8f6", 64: "742edef2a1fd1524b2efff4bd7ba9364",
+           128: "363e4b3f8d712e9b5de15470a2aaadf1", 224: "b56378a6eefa9fed602bb16d192d4c8b"}, (546, 78, 156)),
+    _info("retinamnist", "RetinaMNIST", "colour fundus photograph (diabetic retinopathy grade)", "ordinal",
+          ("0", "1", "2", "3", "4"), 3, 2,
+          {28: "bd4c0672f1bba3e3a89f0e4e876791e4", 64: "afda852cc34dcda56f86ad2b2457dbcc",
+           128: "e48e916a24454daf90583d4e6efb1a18", 224: "eae7e3b6f3fcbda4ae613ebdcbe35348"}, (1080, 120, 400)),
+    # info.py names class 1 "hyperplasia"; its description calls it an adrenal mass.
+    _info("adrenalmnist3d", "AdrenalMNIST3D", "adrenal gland shape from abdominal CT", "binary",
+          ("normal", "hyperplasia"), 1, 3,
+          {28: "bbd3c5a5576322bc4cdfea780653b1ce", 64: "17721accfe9fb005146a47d33bc54b2f"}, (1188, 98, 298)),
+    _info("vesselmnist3d", "VesselMNIST3D", "brain vessel shape from MRA", "binary", ("vessel", "aneurysm"), 1, 3,
+          {28: "b41fd4f7e7e2feedddb201585ecafa1b", 64: "6bb274a8846e1097066dcd64e2c4520f"}, (1335, 191, 382)),
+)})
 
 
 class DataError(ValueError):
     """A data file is missing, corrupt or has the wrong structure."""
 
 
+def medmnist_info(name) -> MedMNISTInfo:
+    """The :class:`MedMNISTInfo` of ``name`` (one of ``MEDMNIST``'s keys, e.g. ``"retinamnist"``)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a MedMNIST data set name (str), got {type(name).__name__} {name!r}")
+    key = name.lower().removesuffix(".npz")
+    if key not in MEDMNIST:
+        raise ValueError(f"name must be one of {sorted(MEDMNIST)} (the MedMNIST files the course ships), got {name!r}")
+    return MEDMNIST[key]
+
+
+def _check_size(size, info: MedMNISTInfo) -> int:
+    sizes = tuple(sorted(info.md5))
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or int(size) not in sizes:
+        kind = "MedMNIST+ volume sides" if info.dims == 3 else "MedMNIST+ image sizes"
+        raise ValueError(f"size must be one of {sizes} (the {kind} of {info.name}), got {size!r}")
+    return int(size)
+
+
+def medmnist_file(name, size: int = 28) -> tuple[str, str, str]:
+    """``(file name, URL, MD5)`` of the official file of ``name`` at ``size``."""
+    info = medmnist_info(name)
+    return info.filename(size), info.url(size), info.md5[_check_size(size, info)]
+
+
+# PneumoniaMNIST, the course's main data set: the names the chapters use.
+FILENAME = "pneumoniamnist.npz"
+URL = ZENODO_URL.format(filename=FILENAME)
+MD5 = MEDMNIST["pneumoniamnist"].md5[28]
+CLASS_NAMES = MEDMNIST["pneumoniamnist"].labels
+IMAGE_SHAPE = (28, 28)
+SIZES = MEDMNIST["pneumoniamnist"].sizes
+SIZE_MD5 = {size: md5 for size, md5 in MEDMNIST["pneumoniamnist"].md5.items() if size != 28}
+
+
+def official_file(size: int = 28) -> tuple[str, str, str]:
+    """``(file name, URL, MD5)`` of the official PneumoniaMNIST file with ``size × size`` images."""
+    return medmnist_file("pneumoniamnist", size)
+
+
+def _official_for(target: Path):
+    """``(info, size)`` of the official file named like ``target``, or None."""
+    for info in MEDMNIST.values():
+        for size in info.sizes:
+            if info.filename(size) == Path(target).name:
+                return info, size
+    return None
+
+
 def _manual_instructions(target: Path) -> str:
-    size = next((candidate for candidate in SIZES if official_file(candidate)[0] == Path(target).name), 28)
-    filename, url, md5 = official_file(size)
-    return (
-        f"Download {url} by hand (MD5 {md5}) and save it as {target}, "
-        f"or put {filename} in a folder and set CNNCOURSE_DATA=<that folder>, "
-        f"or pass data_dir=<that folder>."
-    )
-
-
-def _candidate_dirs(data_dir) -> list[Path]:
-    """The folders searched, in order: ``data_dir``, ``$CNNCOURSE_DATA``, the cache."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(Path(data_dir).expanduser())
-    if os.environ.get("CNNCOURSE_DATA"):
-        dirs.append(Path(os.environ["CNNCOURSE_DATA"]).expanduser())
-    dirs.append(CACHE_DIR.expanduser())
-    return dirs
+    target = Path(target)
+    official = _official_for(target)
+    source = ""
+    if official is not None:
+        info, size = official
+        source = f"Download {info.url(size)} by hand (MD5 {info.md5[size]}) and "
+    else:
+        source = "Download it by hand and "
+    return (f"{source}save it as {target}, or put {target.name} in a folder and set CNNCOURSE_DATA=<that folder>, "
+            f"or pass data_dir=<that folder>.")
 
 
 def md5sum(path, chunk_size: int = 1 << 20) -> str:
@@ -82,23 +194,69 @@ def md5sum(path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+_MD5_CACHE: dict = {}  # (path, inode, size, mtime) -> MD5: a file loaded again is not hashed again
+
+
+def _cached_md5(handle, path: Path) -> str:
+    status = os.fstat(handle.fileno())
+    key = (str(path.resolve()), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key not in _MD5_CACHE:
+        digest = hashlib.md5()
+        handle.seek(0)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+        handle.seek(0)
+        _MD5_CACHE[key] = digest.hexdigest()
+    return _MD5_CACHE[key]
+
+
+class _Terminated(BaseException):
+    """Raised inside a download when SIGTERM arrives, so that its partial file is removed."""
+
+
+@contextlib.contextmanager
+def _sigterm_cleans_up():
+    """While inside, SIGTERM raises ``_Terminated`` (main thread, and only if SIGTERM is not ignored)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) in (
+            signal.SIG_IGN, None):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _socket_of(response):
+    """The socket under an ``http.client`` response, or None (best effort: used only to tighten timeouts)."""
+    try:
+        return response.fp.raw._sock
+    except AttributeError:
+        return None
+
+
 def download(url: str, target, md5: str | None = None, timeout: float = 30.0, deadline: float | None = None) -> Path:
     """Download ``url`` to ``target`` atomically, showing a tqdm progress bar.
 
-    The bytes go to a temporary file in the target's folder; the body must be as long as
-    the server's ``Content-Length`` says, is checked against ``md5`` (when given) and is
-    renamed to ``target`` only when complete. ``timeout`` bounds each wait for the server;
-    ``deadline`` (default ``20 * timeout``) bounds the whole download. On any failure the
-    temporary file is removed and a ``DataError`` explains what to do by hand.
+    The bytes go to a temporary ``.part`` file in the target's folder; the body must be as
+    long as the server's ``Content-Length`` says, is checked against ``md5`` (when given) and
+    is renamed to ``target`` only when complete. ``timeout`` bounds each wait for the server;
+    ``deadline`` (default ``20 * timeout``) bounds the whole download, checked after every
+    small read (a server that drips bytes slowly cannot keep it going), and no single wait
+    runs past it. On any failure, Ctrl-C or SIGTERM included, the temporary file is removed;
+    a failure raises a ``DataError`` that explains what to do by hand.
     """
-    import time
-
     from tqdm.auto import tqdm
 
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
+    if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     deadline = 20.0 * timeout if deadline is None else deadline
-    if not (isinstance(deadline, (int, float)) and deadline > 0):
+    if isinstance(deadline, bool) or not (isinstance(deadline, (int, float)) and deadline > 0):
         raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
     target = Path(target)
     try:
@@ -106,126 +264,263 @@ def download(url: str, target, md5: str | None = None, timeout: float = 30.0, de
     except (FileExistsError, NotADirectoryError):
         raise DataError(f"cannot save {target.name} in {str(target.parent)!r}: a file of that name is in the way, "
                         f"not a folder. {_manual_instructions(target)}") from None
-    handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
-    tmp_path = Path(tmp_name)
+    tmp_path = None
+    start = time.monotonic()
+    received = 0
     try:
-        start = time.monotonic()
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            received = 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
-                for chunk in iter(lambda: response.read(1 << 16), b""):
-                    out.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-                    if time.monotonic() - start > deadline:
-                        raise DataError(f"the download took longer than {deadline:g} s in all "
-                                        f"({received:,} bytes received); the server is too slow")
-        if total is not None and received != total:
-            raise DataError(f"the server sent {received:,} bytes but promised {total:,}: the download is incomplete")
-        if md5 is not None:
-            actual = md5sum(tmp_path)
-            if actual != md5:
-                raise DataError(f"downloaded file has MD5 {actual}, expected {md5}")
-        os.replace(tmp_path, target)
+        with _sigterm_cleans_up():
+            handle, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
+            tmp_path = Path(tmp_name)
+            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                read = getattr(response, "read1", response.read)  # read1: what has arrived, never waits for more
+                sock = _socket_of(response)
+                with tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar:
+                    while True:
+                        remaining = deadline - (time.monotonic() - start)
+                        if remaining <= 0:
+                            raise DataError(f"the download took longer than {deadline:g} s in all "
+                                            f"({received:,} bytes received); the server is too slow")
+                        if sock is not None:
+                            sock.settimeout(min(timeout, remaining))
+                        chunk = read(1 << 14)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+            if total is not None and received != total:
+                raise DataError(f"the server sent {received:,} bytes but promised {total:,}: the download is incomplete")
+            if md5 is not None:
+                actual = md5sum(tmp_path)
+                if actual != md5:
+                    raise DataError(f"downloaded file has MD5 {actual}, expected {md5}")
+            os.replace(tmp_path, target)
     except BaseException as error:
-        tmp_path.unlink(missing_ok=True)
-        if isinstance(error, KeyboardInterrupt):
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+        if isinstance(error, _Terminated):
+            signal.raise_signal(signal.SIGTERM)  # the previous handler is back: by default, terminate
+            raise DataError(f"the download of {url} was stopped by SIGTERM; nothing was saved") from None
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
             raise
-        raise DataError(f"Could not download {url}: {error}. {_manual_instructions(target)}") from error
+        reason = error
+        if not isinstance(error, DataError) and time.monotonic() - start >= deadline:
+            reason = (f"the download took longer than {deadline:g} s in all ({received:,} bytes received); "
+                      f"the server is too slow ({error})")
+        raise DataError(f"Could not download {url}: {reason}. {_manual_instructions(target)}") from error
     return target
 
 
-def _validate(arrays, path, size: int = 28) -> None:
-    """Check keys, shapes, dtypes and label values of a PneumoniaMNIST archive of ``size``-pixel images."""
+def _skip_md5() -> bool:
+    return os.environ.get(SKIP_MD5_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _read_header(archive: zipfile.ZipFile, member: str):
+    """``(shape, fortran_order, dtype)`` from a member's ``.npy`` header: a few hundred bytes are read."""
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return read(handle)
+
+
+def _check_headers(path: Path, archive: zipfile.ZipFile, info: MedMNISTInfo, size: int) -> dict:
+    """Check every used member's header (dtype, shape, claimed bytes); return ``{key: (shape, dtype)}``."""
+    expected = info.image_shape(size)
+    layout = "(N, " + ", ".join(str(side) for side in expected) + ")"
+    headers = {}
     for split in SPLITS:
         for kind in ("images", "labels"):
             key = f"{split}_{kind}"
-            if key not in arrays:
-                raise DataError(f"{path}: missing key {key!r}; found {sorted(arrays)}")
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.ndim != 3 or images.shape[1:] != (size, size):
-            raise DataError(f"{path}: {split}_images should have shape (N, {size}, {size}), got {images.shape}")
-        if images.dtype != np.uint8:
-            raise DataError(f"{path}: {split}_images should have dtype uint8, got {images.dtype}")
-        if images.shape[0] == 0:
-            raise DataError(f"{path}: the {split} split is empty ({split}_images has shape {images.shape})")
-        if labels.shape not in ((images.shape[0],), (images.shape[0], 1)):
-            raise DataError(
-                f"{path}: {split}_labels should hold one label per image ({images.shape[0]}), got shape {labels.shape}"
-            )
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"{path}: {split}_labels should be integers, got dtype {labels.dtype}")
-        bad = np.setdiff1d(np.unique(labels), [0, 1])
+            member = archive.getinfo(key + ".npy")
+            shape, _, dtype = _read_header(archive, key + ".npy")
+            if dtype.hasobject:
+                raise DataError(f"{path}: {key} holds Python objects (pickled data), which are never loaded; "
+                                "the file is not a MedMNIST file. Delete it and try again.")
+            if shape and shape[0] > MAX_IMAGES:
+                raise DataError(f"{path}: {key} claims shape {shape}, more than {MAX_IMAGES:,} samples; "
+                                "the file is corrupt. Delete it and try again.")
+            nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if member.file_size < nbytes:
+                raise DataError(f"{path}: {key} claims shape {shape} ({nbytes:,} bytes) but its member holds only "
+                                f"{member.file_size:,} bytes; the file is corrupt or truncated. Delete it and try again.")
+            headers[key] = (shape, dtype)
+        (images_shape, images_dtype), (labels_shape, labels_dtype) = headers[f"{split}_images"], headers[f"{split}_labels"]
+        if tuple(images_shape[1:]) != expected or len(images_shape) != len(expected) + 1:
+            hint = ""
+            if info.dims == 3 and len(images_shape) in (3, 4) and images_shape[1:3] == expected[:2] and (
+                    len(images_shape) == 3 or images_shape[3] in (1, 3)):
+                hint = f": this is a 2-D image file, but {info.name} holds 3-D volumes"
+            elif info.dims == 2 and len(images_shape) == 4 and images_shape[1] == images_shape[2] == images_shape[3]:
+                hint = f": this is a 3-D volume file, but {info.name} holds 2-D images"
+            raise DataError(f"{path}: {split}_images should have shape {layout}, got {tuple(images_shape)}{hint}")
+        if images_dtype != np.uint8:
+            raise DataError(f"{path}: {split}_images should have dtype uint8, got {images_dtype}")
+        if images_shape[0] == 0:
+            raise DataError(f"{path}: the {split} split is empty ({split}_images has shape {tuple(images_shape)})")
+        if tuple(labels_shape) not in ((images_shape[0],), (images_shape[0], 1)):
+            raise DataError(f"{path}: {split}_labels should hold one label per image ({images_shape[0]}), "
+                            f"got shape {tuple(labels_shape)}")
+        if labels_dtype == bool or not np.issubdtype(labels_dtype, np.integer):
+            raise DataError(f"{path}: {split}_labels should be integers, got dtype {labels_dtype}")
+    return headers
+
+
+def _unreadable(path: Path, error) -> DataError:
+    return DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.")
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, key: str, shape, dtype) -> np.ndarray:
+    """The array of member ``key + ".npy"``, whose header was checked (never pickled data)."""
+    try:
+        with archive.open(key + ".npy") as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except MemoryError:
+        nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+        raise DataError(f"{path}: {key} of shape {tuple(shape)} needs {nbytes / 1e9:.1f} GB of memory, more than is "
+                        "free; use a smaller size= or a machine with more memory.") from None
+
+
+def _check_labels(path: Path, info: MedMNISTInfo, arrays: dict) -> None:
+    """Every ``{split}_labels`` in ``arrays`` holds values ``0 .. K-1``."""
+    for split in SPLITS:
+        labels = arrays[f"{split}_labels"]
+        bad = np.setdiff1d(np.unique(labels), np.arange(info.num_classes))
         if bad.size:
-            raise DataError(f"{path}: {split}_labels should be 0 or 1, found {bad.tolist()}")
+            allowed = "0 or 1" if info.num_classes == 2 else f"integers 0..{info.num_classes - 1}"
+            raise DataError(f"{path}: {split}_labels should be {allowed}, found {bad.tolist()} ({info.name} has "
+                            f"{info.num_classes} classes)")
 
 
-MAX_IMAGES = 1_000_000  # far above any MedMNIST split; a header claiming more is corrupt
+def _check_md5(handle, path: Path, info: MedMNISTInfo, size: int) -> None:
+    actual, expected = _cached_md5(handle, path), info.md5[size]
+    if actual != expected:
+        raise DataError(
+            f"{path} has MD5 {actual}, but the official {info.filename(size)} has MD5 {expected}: "
+            f"this copy is damaged, another release or modified. Delete it so that the loader "
+            f"downloads the official file ({info.url(size)}), or, if you know your copy differs on "
+            f"purpose, pass check_md5=False or set {SKIP_MD5_ENV}=1.")
 
 
-def _peek(path: Path) -> None:
-    """Check the archive's members from their .npy headers, before any big array is loaded."""
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path} is not a readable .npz file: it is not a zip archive (a .npy file or another "
-                        "format saved under that name?). "
-                        "Delete it and try again.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if not member.endswith(".npy"):
-                    continue
-                with archive.open(member) as handle:
-                    version = np.lib.format.read_magic(handle)
-                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                                   else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read_header(handle)
-                if dtype.hasobject:
-                    raise DataError(f"{path}: {member[:-4]} holds Python objects (pickled data), which are never loaded")
-                if shape and shape[0] > MAX_IMAGES:
-                    raise DataError(f"{path}: {member[:-4]} claims shape {shape}, more than {MAX_IMAGES:,} samples; "
-                                    "the file is corrupt. Delete it and try again.")
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
+def read_medmnist_file(path, name, size: int = 28, check_md5: bool = True):
+    """Check and read one MedMNIST ``.npz`` file: the splits, as :func:`load_medmnist` returns them.
 
-
-def _read(path: Path, size: int = 28):
-    _peek(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path} is not a readable .npz file ({error}). Delete it and try again.") from error
-    _validate(arrays, path, size)
-    return tuple(
-        (arrays[f"{split}_images"], arrays[f"{split}_labels"].reshape(-1).astype(np.int64)) for split in SPLITS
-    )
-
-
-def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28) -> Path:
-    """Path to the PneumoniaMNIST file of ``size``: the first folder that has it, else a fresh download.
-
-    The file is ``pneumoniamnist.npz`` for 28 px and ``pneumoniamnist_{size}.npz`` for the
-    MedMNIST+ sizes 64, 128 and 224, as published. An explicit ``data_dir`` is
-    authoritative: it must be an existing folder, and only it is used (a missing file is
-    downloaded into it, never looked for elsewhere). Without it, ``$CNNCOURSE_DATA`` and
-    then ``~/.cache/cnncourse`` are searched, and a download goes to the cache.
+    The checks run before the arrays are loaded, in this order: a regular, readable zip
+    archive; no member name twice; the six members ``{train,val,test}_{images,labels}.npy``
+    present (others are never read); their headers (uint8 images of ``name``'s shape at
+    ``size``, 2-D or 3-D, one integer label per image, no more bytes claimed than the member
+    holds); the label values (``0 .. K-1``, read first: they are small); the file's MD5
+    against the official one (unless ``check_md5=False`` or ``$CNNCOURSE_SKIP_MD5=1``); only
+    then are the images read. A structure error is reported whatever the MD5.
     """
-    filename, url, md5 = official_file(size)
+    info = medmnist_info(name)
+    size = _check_size(size, info)
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except PermissionError as error:
+        raise DataError(f"cannot read {path}: permission denied ({error.strerror}). Make the file readable "
+                        f"(for example chmod u+r), or point the loader to another copy.") from error
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a data file; remove it or pass the folder that holds "
+                        f"{info.filename(size)}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error}") from error
+    with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise DataError(f"{path} is not a regular file (a FIFO, device or socket?); put the .npz file itself there")
+        try:
+            if not zipfile.is_zipfile(handle):
+                raise DataError(f"{path} is not a readable .npz file: it is not a zip archive (a .npy file or another "
+                                "format saved under that name?). Delete it and try again.")
+            with zipfile.ZipFile(handle) as archive:
+                names = [member.filename for member in archive.infolist()]
+                repeated = sorted(member for member, count in Counter(names).items() if count > 1)
+                if repeated:
+                    raise DataError(f"{path}: the archive holds {repeated} more than once, so which copy is meant is "
+                                    "ambiguous; the file is refused. Delete it and download the official file again.")
+                for split in SPLITS:
+                    for kind in ("images", "labels"):
+                        if f"{split}_{kind}.npy" not in names:
+                            found = sorted(member.removesuffix(".npy") for member in names)
+                            raise DataError(f"{path}: missing key '{split}_{kind}'; found {found}")
+                headers = _check_headers(path, archive, info, size)
+                # Labels are small: read and check them first; the images only once the MD5 is right.
+                arrays = {key: _read_member(path, archive, key, *headers[key]) for key in headers if "labels" in key}
+                _check_labels(path, info, arrays)
+                if check_md5 and not _skip_md5():
+                    _check_md5(handle, path, info, size)
+                arrays.update({key: _read_member(path, archive, key, *headers[key]) for key in headers if "images" in key})
+        except DataError:
+            raise
+        except PermissionError as error:
+            raise DataError(f"cannot read {path}: permission denied ({error.strerror}).") from error
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError, NotImplementedError) as error:
+            raise _unreadable(path, error) from error
+    return tuple((np.ascontiguousarray(arrays[f"{split}_images"]),
+                  arrays[f"{split}_labels"].reshape(-1).astype(np.int64)) for split in SPLITS)
+
+
+def _env_folder():
+    """``$CNNCOURSE_DATA`` as a folder, or None; a file named there is an error, not skipped."""
+    value = os.environ.get("CNNCOURSE_DATA")
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"CNNCOURSE_DATA={value!r} names a file, not a folder; set it to the folder that holds the "
+                        f"data files: CNNCOURSE_DATA={str(folder.parent)!r}")
+    return folder
+
+
+def _candidate_dirs(data_dir) -> list[Path]:
+    """The folders searched, in order: ``data_dir``, ``$CNNCOURSE_DATA``, the cache."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir).expanduser())
+    env = _env_folder()
+    if env is not None:
+        dirs.append(env)
+    dirs.append(CACHE_DIR.expanduser())
+    return dirs
+
+
+def _present(path: Path) -> bool:
+    """True for an existing file at ``path``; a folder or FIFO of that name is an error, not "missing"."""
+    if not os.path.lexists(path):
+        return False
+    if path.is_file():
+        return True
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file; remove it or rename it")
+    if not path.exists():
+        raise DataError(f"{path} is a broken symbolic link; remove it or point it to the data file")
+    raise DataError(f"{path} is not a regular file (a FIFO, device or socket?); put the .npz file itself there")
+
+
+def find_medmnist(name, data_dir=None, size: int = 28, download_missing: bool = True, timeout: float = 30.0) -> Path:
+    """Path to ``name``'s file of ``size``: the first folder that has it, else a fresh download.
+
+    An explicit ``data_dir`` is authoritative: it must be an existing folder, and only it is
+    used (a missing file is downloaded into it, never looked for elsewhere). Without it,
+    ``$CNNCOURSE_DATA`` (which must name a folder) and then ``~/.cache/cnncourse`` are
+    searched, and a download goes to the cache.
+    """
+    filename, url, md5 = medmnist_file(name, size)
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
             raise DataError(f"data_dir {str(folder)!r} {what}; pass the folder that holds {filename}, "
                             f"or leave data_dir out to use $CNNCOURSE_DATA or the cache")
-        if (folder / filename).is_file():
+        if _present(folder / filename):
             return folder / filename
         if not download_missing:
             raise DataError(f"{filename} not found in data_dir {str(folder)!r}. {_manual_instructions(folder / filename)}")
         return download(url, folder / filename, md5=md5, timeout=timeout)
-    dirs = _candidate_dirs(data_dir)
+    dirs = _candidate_dirs(None)
     for folder in dirs:
-        if (folder / filename).is_file():
+        if _present(folder / filename):
             return folder / filename
     target = CACHE_DIR.expanduser() / filename
     if not download_missing:
@@ -234,8 +529,59 @@ def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
     return download(url, target, md5=md5, timeout=timeout)
 
 
-def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28):
+def load_medmnist(name, data_dir=None, size: int = 28, download_missing: bool = True, timeout: float = 30.0,
+                  check_md5: bool = True):
+    """Load a MedMNIST data set with its official splits.
+
+    Parameters
+    ----------
+    name : str
+        One of ``MEDMNIST``'s keys: ``"pneumoniamnist"``, ``"breastmnist"``, ``"retinamnist"``,
+        ``"adrenalmnist3d"``, ``"vesselmnist3d"`` (``medmnist_info(name)`` describes each).
+    data_dir : str or Path, optional
+        A folder holding the file. When given, only this folder is used (a DataError names
+        it if it does not exist); without it ``$CNNCOURSE_DATA``, then ``~/.cache/cnncourse``,
+        are searched.
+    size : int
+        Image side: 28 (default), or a MedMNIST+ size, 64, 128, 224 for 2-D sets, 64 for 3-D.
+    download_missing : bool
+        Download the official file when it is found nowhere.
+    timeout : float
+        Seconds the download may wait for the server at a time (the whole download: 20 times as long).
+    check_md5 : bool
+        Check the local file's MD5 against the official one (default). Pass False (or set
+        ``CNNCOURSE_SKIP_MD5=1``) only for a copy you know differs; its structure is still checked.
+
+    Returns
+    -------
+    ((x_train, y_train), (x_val, y_val), (x_test, y_test))
+        Images are uint8: ``(N, size, size)`` (grey), ``(N, size, size, 3)`` (RGB, RetinaMNIST)
+        or ``(N, size, size, size)`` (3-D volumes, depth first); labels are int64 ``(N,)`` in
+        ``0 .. K-1``, named by ``medmnist_info(name).labels``.
+
+    Raises
+    ------
+    DataError (a ``ValueError``)
+        When the file cannot be found, downloaded or read, has the wrong structure or the wrong MD5.
+    """
+    info = medmnist_info(name)
+    size = _check_size(size, info)
+    if not isinstance(check_md5, bool):
+        raise TypeError(f"check_md5 must be True or False, got {check_md5!r}")
+    path = find_medmnist(info.name, data_dir, size=size, download_missing=download_missing, timeout=timeout)
+    return read_medmnist_file(path, info.name, size=size, check_md5=check_md5)
+
+
+def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28) -> Path:
+    """Path to the PneumoniaMNIST file of ``size`` (see :func:`find_medmnist`)."""
+    return find_medmnist("pneumoniamnist", data_dir, size=size, download_missing=download_missing, timeout=timeout)
+
+
+def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28,
+                        check_md5: bool = True):
     """Load PneumoniaMNIST (MedMNIST v2, or MedMNIST+ at larger sizes) with its official splits.
+
+    ``load_medmnist("pneumoniamnist", ...)``: the same lookup, checks and download.
 
     Parameters
     ----------
@@ -251,6 +597,8 @@ def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
         Image side. 28 is the course's default (``pneumoniamnist.npz``, 4 MB); the
         MedMNIST+ files ``pneumoniamnist_{64,128,224}.npz`` hold the same images and
         splits at higher resolution (the 224 px file is about 290 MB in memory).
+    check_md5 : bool
+        Check the file's MD5 against the official one (see :func:`load_medmnist`).
 
     Returns
     -------
@@ -261,10 +609,10 @@ def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: f
     Raises
     ------
     DataError (a ``ValueError``)
-        When the file cannot be found, downloaded or read, or has the wrong structure.
+        When the file cannot be found, downloaded or read, or has the wrong structure or MD5.
     """
-    size = _check_size(size)
-    return _read(find_pneumoniamnist(data_dir, download_missing=download_missing, timeout=timeout, size=size), size)
+    return load_medmnist("pneumoniamnist", data_dir, size=size, download_missing=download_missing, timeout=timeout,
+                         check_md5=check_md5)
 
 
 def synthetic_lesions(n: int, size: int = 28, seed: int = 0, lesion_fraction: float = 0.5):

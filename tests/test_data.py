@@ -13,7 +13,6 @@ from cnncourse.data import DataError, load_pneumoniamnist, synthetic_lesions
 
 SHARED = Path(os.environ.get("CNNCOURSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 OFFICIAL_SIZES = {"train": 4708, "val": 524, "test": 624}
-TRAIN_SIZES = (4707, 4708)  # CI's copy lacks one duplicate normal image of the official file
 
 
 def _fake_arrays(n=6, **overrides):
@@ -34,8 +33,9 @@ def _write(folder, arrays):
 
 @pytest.fixture
 def no_env(monkeypatch, tmp_path):
-    """No $CNNCOURSE_DATA and an empty cache, so only data_dir counts."""
+    """No $CNNCOURSE_DATA and an empty cache, so only data_dir counts; MD5 checks off for the fake files."""
     monkeypatch.delenv("CNNCOURSE_DATA", raising=False)
+    monkeypatch.setenv(data.SKIP_MD5_ENV, "1")
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
     return tmp_path
 
@@ -43,8 +43,8 @@ def no_env(monkeypatch, tmp_path):
 @pytest.mark.skipif(not (SHARED / data.FILENAME).exists(), reason="no local PneumoniaMNIST copy")
 def test_real_file_has_official_splits():
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_pneumoniamnist(SHARED)
-    assert x_train.shape[1:] == (28, 28) and len(x_train) in TRAIN_SIZES
-    assert np.bincount(y_train).tolist() == [len(y_train) - 3494, 3494]
+    assert x_train.shape == (OFFICIAL_SIZES["train"], 28, 28)
+    assert np.bincount(y_train).tolist() == [1214, 3494] and np.bincount(y_val).tolist() == [135, 389]
     assert x_val.shape == (OFFICIAL_SIZES["val"], 28, 28)
     assert x_test.shape == (OFFICIAL_SIZES["test"], 28, 28)
     for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test)):
@@ -103,7 +103,7 @@ def test_pickled_object_arrays_are_refused(no_env):
     arrays = _fake_arrays()
     arrays["train_labels"] = np.array([[0], [1], [0], [1], [0], [1]], dtype=object)
     _write(no_env, arrays)
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match="train_labels holds Python objects"):
         load_pneumoniamnist(no_env)
 
 
@@ -132,8 +132,14 @@ def _npz_bytes(tmp_path):
 
 
 def test_download_checks_md5_and_renames(no_env, monkeypatch):
+    import dataclasses
+    import types
+
     payload = _npz_bytes(no_env)
-    monkeypatch.setattr(data, "MD5", hashlib.md5(payload).hexdigest())
+    info = data.MEDMNIST["pneumoniamnist"]
+    table = dict(data.MEDMNIST, pneumoniamnist=dataclasses.replace(info, md5={28: hashlib.md5(payload).hexdigest()}))
+    monkeypatch.setattr(data, "MEDMNIST", types.MappingProxyType(table))
+    monkeypatch.delenv(data.SKIP_MD5_ENV)  # the downloaded file's MD5 is checked, and again when it is read
     calls = []
     monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: calls.append(timeout) or _FakeResponse(payload))
     splits = load_pneumoniamnist(timeout=5)
