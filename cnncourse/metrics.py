@@ -473,3 +473,286 @@ def majority_baseline(y_train, y_test) -> dict:
     report = binary_report(test_labels, np.full(test_labels.shape, float(majority_class)), threshold=0.5)
     report["majority_class"] = majority_class
     return report
+
+
+# ----------------------------------------------------------------------------------
+# Segmentation: overlap and surface distances of 3-D masks (the segmentation chapter)
+# ----------------------------------------------------------------------------------
+#
+# Conventions for empty masks (defined results, never NaN, never an exception):
+#
+# * Dice, IoU: both masks empty -> 1.0 (nothing to find, nothing found); one empty -> 0.0.
+# * sensitivity TP / (TP + FN): an empty reference -> 1.0 (nothing was missed).
+# * precision TP / (TP + FP): an empty prediction -> 1.0 (nothing false was claimed).
+# * HD95, mean surface distance: both empty -> 0.0 mm; exactly one empty -> the diagonal of
+#   the image in millimetres (the largest distance the image allows: a worst-case penalty,
+#   as challenges such as BraTS use), so means over volumes stay finite.
+#
+# Surfaces follow medpy.metric.binary (the reference the tests compare with): a mask's
+# surface is the mask minus its erosion by the face-connected cross, distances are Euclidean
+# in millimetres (scipy.ndimage.distance_transform_edt with the voxel spacing).
+
+__all__ += [
+    "validate_masks",
+    "overlap_scores",
+    "dice_score",
+    "iou_score",
+    "surface_distances",
+    "hausdorff95",
+    "mean_surface_distance",
+    "pixel_accuracy",
+    "segmentation_report",
+    "summarize_reports",
+    "bland_altman",
+]
+
+HIPPOCAMPUS_STRUCTURES = {"anterior": (1,), "posterior": (2,), "hippocampus": (1, 2)}
+
+
+def validate_masks(prediction, reference, spacing=None):
+    """Check two masks of one shape; return them as bool arrays (and the spacing as floats).
+
+    Parameters
+    ----------
+    prediction, reference : (D1, ..., Dn) masks (bool or 0/1 integers), n >= 1, the same shape
+    spacing : (n,) positive voxel sizes in mm, or None
+
+    Returns
+    -------
+    ``(prediction, reference)`` as bool arrays, or ``(prediction, reference, spacing)`` when
+    ``spacing`` is given.
+    """
+    masks = []
+    for name, value in (("prediction", prediction), ("reference", reference)):
+        array = np.asarray(value)
+        if array.ndim < 1:
+            raise ValueError(f"{name} must be a mask with at least one axis, got a scalar")
+        if array.dtype != bool:
+            if not np.issubdtype(array.dtype, np.number) or not np.all(np.isin(array, (0, 1))):
+                raise ValueError(f"{name} must be a binary mask (bool or 0/1), got dtype {array.dtype} "
+                                 f"with values outside {{0, 1}}")
+            array = array.astype(bool)
+        masks.append(array)
+    if masks[0].shape != masks[1].shape:
+        raise ValueError(f"prediction and reference must have the same shape, got {masks[0].shape} "
+                         f"and {masks[1].shape}")
+    if spacing is None:
+        return masks[0], masks[1]
+    spacing_array = np.asarray(spacing, dtype=float).reshape(-1)
+    if spacing_array.shape != (masks[0].ndim,) or not np.all(np.isfinite(spacing_array)) or np.any(spacing_array <= 0):
+        raise ValueError(f"spacing must be {masks[0].ndim} positive voxel sizes in mm (one per axis), got {spacing!r}")
+    return masks[0], masks[1], spacing_array
+
+
+def overlap_scores(prediction, reference) -> dict:
+    """Dice, IoU (Jaccard), sensitivity and precision of a predicted mask.
+
+    Parameters
+    ----------
+    prediction, reference : (D1, ..., Dn) binary masks of one shape
+
+    Returns
+    -------
+    dict with ``dice`` = 2|P∩R| / (|P| + |R|), ``iou`` = |P∩R| / |P∪R|,
+    ``sensitivity`` = |P∩R| / |R|, ``precision`` = |P∩R| / |P| (floats; empty masks as in the
+    conventions above), and the counts ``tp``, ``fp``, ``fn``.
+    """
+    prediction, reference = validate_masks(prediction, reference)
+    tp = int(np.count_nonzero(prediction & reference))
+    fp = int(np.count_nonzero(prediction & ~reference))
+    fn = int(np.count_nonzero(~prediction & reference))
+    return {
+        "dice": 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 1.0,
+        "iou": tp / (tp + fp + fn) if (tp + fp + fn) else 1.0,
+        "sensitivity": tp / (tp + fn) if (tp + fn) else 1.0,
+        "precision": tp / (tp + fp) if (tp + fp) else 1.0,
+        "tp": tp, "fp": fp, "fn": fn,
+    }
+
+
+def dice_score(prediction, reference) -> float:
+    """Dice coefficient 2|P∩R| / (|P| + |R|) of two binary masks (1.0 when both are empty)."""
+    return overlap_scores(prediction, reference)["dice"]
+
+
+def iou_score(prediction, reference) -> float:
+    """Intersection over union |P∩R| / |P∪R| of two binary masks (1.0 when both are empty)."""
+    return overlap_scores(prediction, reference)["iou"]
+
+
+def _surface(mask: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    structure = ndimage.generate_binary_structure(mask.ndim, 1)
+    return mask & ~ndimage.binary_erosion(mask, structure=structure, iterations=1)
+
+
+def surface_distances(prediction, reference, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """Distances in mm from each surface voxel of one mask to the other mask's surface.
+
+    Parameters
+    ----------
+    prediction, reference : (D1, ..., Dn) binary masks of one shape, both non-empty
+    spacing : (n,) voxel sizes in mm
+
+    Returns
+    -------
+    ``(prediction_to_reference, reference_to_prediction)``: 1-D float arrays, one distance per
+    surface voxel of the prediction and of the reference.
+    """
+    from scipy import ndimage
+
+    prediction, reference, spacing = validate_masks(prediction, reference, spacing)
+    if not prediction.any() or not reference.any():
+        raise ValueError("surface_distances needs two non-empty masks; hausdorff95 and "
+                         "mean_surface_distance define the empty cases")
+    surfaces = _surface(prediction), _surface(reference)
+    to_reference = ndimage.distance_transform_edt(~surfaces[1], sampling=spacing)[surfaces[0]]
+    to_prediction = ndimage.distance_transform_edt(~surfaces[0], sampling=spacing)[surfaces[1]]
+    return to_reference, to_prediction
+
+
+def _empty_distance(prediction, reference, spacing):
+    """0.0 when both are empty, the image diagonal in mm when one is, None when neither is."""
+    if prediction.any() and reference.any():
+        return None
+    if not prediction.any() and not reference.any():
+        return 0.0
+    return float(np.sqrt(np.sum((np.asarray(prediction.shape) * spacing) ** 2)))
+
+
+def hausdorff95(prediction, reference, spacing) -> float:
+    """The 95th-percentile Hausdorff distance in mm (HD95), symmetric.
+
+    The 95th percentile of both directed surface-distance sets pooled together (medpy's
+    ``hd95``): a "nearly worst" boundary error that ignores the last 5 % of outliers.
+    Empty masks: 0.0 when both are empty, the image diagonal in mm when only one is.
+    """
+    prediction, reference, spacing = validate_masks(prediction, reference, spacing)
+    empty = _empty_distance(prediction, reference, spacing)
+    if empty is not None:
+        return empty
+    to_reference, to_prediction = surface_distances(prediction, reference, spacing)
+    return float(np.percentile(np.concatenate([to_reference, to_prediction]), 95))
+
+
+def mean_surface_distance(prediction, reference, spacing) -> float:
+    """The average symmetric surface distance in mm (ASSD, medpy's ``assd``).
+
+    The mean over the surface voxels of both masks of the distance to the other mask's
+    surface (Heimann et al., 2009): both directed distance sets pooled, then averaged.
+    Empty masks as in ``hausdorff95``.
+    """
+    prediction, reference, spacing = validate_masks(prediction, reference, spacing)
+    empty = _empty_distance(prediction, reference, spacing)
+    if empty is not None:
+        return empty
+    to_reference, to_prediction = surface_distances(prediction, reference, spacing)
+    return float(np.concatenate([to_reference, to_prediction]).mean())
+
+
+def pixel_accuracy(prediction, reference) -> float:
+    """The fraction of voxels whose label is right, background included (misleading when most are background).
+
+    Parameters
+    ----------
+    prediction, reference : integer label arrays of one shape
+    """
+    prediction, reference = np.asarray(prediction), np.asarray(reference)
+    if prediction.shape != reference.shape or prediction.size == 0:
+        raise ValueError(f"prediction and reference must have the same non-empty shape, got {prediction.shape} "
+                         f"and {reference.shape}")
+    return float(np.mean(prediction == reference))
+
+
+def segmentation_report(prediction, reference, spacing, structures=None) -> dict:
+    """Every segmentation metric of one labelled volume, per structure.
+
+    Parameters
+    ----------
+    prediction, reference : (X, Y, Z) integer label volumes of one shape
+    spacing : (3,) voxel sizes in mm
+    structures : dict name -> tuple of label values making the structure (default: the
+        hippocampus, ``{"anterior": (1,), "posterior": (2,), "hippocampus": (1, 2)}``)
+
+    Returns
+    -------
+    dict name -> dict with ``dice``, ``iou``, ``sensitivity``, ``precision``, ``hd95`` (mm),
+    ``msd`` (mm, average symmetric surface distance), ``volume_predicted`` and
+    ``volume_reference`` (mm³).
+    """
+    prediction, reference = np.asarray(prediction), np.asarray(reference)
+    if prediction.shape != reference.shape:
+        raise ValueError(f"prediction and reference must have the same shape, got {prediction.shape} "
+                         f"and {reference.shape}")
+    structures = HIPPOCAMPUS_STRUCTURES if structures is None else structures
+    voxel = None
+    report = {}
+    for name, values in structures.items():
+        predicted_mask, reference_mask = np.isin(prediction, values), np.isin(reference, values)
+        predicted_mask, reference_mask, spacing_mm = validate_masks(predicted_mask, reference_mask, spacing)
+        voxel = float(np.prod(spacing_mm))
+        scores = overlap_scores(predicted_mask, reference_mask)
+        report[name] = {
+            "dice": scores["dice"], "iou": scores["iou"],
+            "sensitivity": scores["sensitivity"], "precision": scores["precision"],
+            "hd95": hausdorff95(predicted_mask, reference_mask, spacing_mm),
+            "msd": mean_surface_distance(predicted_mask, reference_mask, spacing_mm),
+            "volume_predicted": float(predicted_mask.sum()) * voxel,
+            "volume_reference": float(reference_mask.sum()) * voxel,
+        }
+    return report
+
+
+def summarize_reports(reports) -> dict:
+    """Mean and sd (ddof 1; 0.0 for one volume) over volumes of every metric in ``segmentation_report``s.
+
+    Returns
+    -------
+    dict name -> metric -> ``{"mean": float, "sd": float}``
+    """
+    reports = list(reports)
+    if not reports:
+        raise ValueError("reports must hold at least one segmentation_report")
+    summary = {}
+    for name in reports[0]:
+        summary[name] = {}
+        for metric in reports[0][name]:
+            values = np.array([report[name][metric] for report in reports], dtype=float)
+            sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            summary[name][metric] = {"mean": float(values.mean()), "sd": sd}
+    return summary
+
+
+def bland_altman(measured, reference) -> dict:
+    """Agreement of a measurement method with a reference (Bland and Altman, 1986).
+
+    Parameters
+    ----------
+    measured, reference : (N,) paired measurements (e.g. hippocampal volumes in mm³), N >= 2
+
+    Returns
+    -------
+    dict with ``mean`` (N,) the pair means, ``difference`` (N,) measured − reference,
+    ``bias`` (mean difference), ``sd`` (of the differences, ddof 1), ``lower`` and ``upper``
+    (the 95 % limits of agreement, bias ∓ 1.96 sd), ``pearson_r`` (correlation of the pairs;
+    0.0 when one side is constant) and ``relative_bias`` (bias / mean reference).
+    """
+    measured = np.asarray(measured, dtype=float).reshape(-1)
+    reference = np.asarray(reference, dtype=float).reshape(-1)
+    if measured.shape != reference.shape or measured.size < 2:
+        raise ValueError(f"measured and reference must be paired with at least 2 values each, got "
+                         f"{measured.size} and {reference.size}")
+    if not (np.all(np.isfinite(measured)) and np.all(np.isfinite(reference))):
+        raise ValueError("measured and reference must be finite")
+    difference = measured - reference
+    bias, sd = float(difference.mean()), float(difference.std(ddof=1))
+    if measured.std() > 0 and reference.std() > 0:
+        pearson_r = float(np.corrcoef(measured, reference)[0, 1])
+    else:
+        pearson_r = 0.0
+    return {
+        "mean": (measured + reference) / 2, "difference": difference,
+        "bias": bias, "sd": sd, "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd,
+        "pearson_r": pearson_r, "relative_bias": bias / float(reference.mean()) if reference.mean() else 0.0,
+    }
