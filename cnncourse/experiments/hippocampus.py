@@ -1,0 +1,197 @@
+"""The segmentation experiment: a 2-D U-Net on the hippocampus MRI slices, scored per volume.
+
+    python -m cnncourse.experiments hippocampus --seed 0
+
+trains ``models.unet`` (Keras) on slices cut from the 200 training volumes
+(``cnncourse.hippocampus``), predicts every slice of the validation (and test) volumes, puts
+the slices back together into 3-D volumes and scores each volume with
+``metrics.segmentation_report`` (Dice, HD95, volume in mm³ ...). The settings in
+``HIPPOCAMPUS_DEFAULTS`` were chosen on the validation volumes only; the test volumes are
+read when ``evaluate_test=True`` (the command line does it, once per seed).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import hippocampus, metrics
+from ..seeding import set_seed
+
+HIPPOCAMPUS_DEFAULTS = {
+    "shape": (56, 40),        # every slice centred in this; it holds every label of the 260 volumes (in-plane up to 59 × 47)
+    "axis": 0,                # slices cut across the first axis
+    "context": 1,             # neighbouring slices on each side, as extra channels
+    "filters": 8,
+    "depth": 3,
+    "epochs": 6,
+    "batch_size": 32,
+    "learning_rate": 2e-3,
+    "loss": "dice+ce",        # soft Dice + cross-entropy; "dice" or "ce" alone for the comparison
+    "flip": True,             # random left-right flips of the training slices (each volume is one side)
+    "skip_connections": True,
+}
+LOSSES = ("dice+ce", "dice", "ce")
+
+
+def _settings(overrides) -> dict:
+    unknown = set(overrides) - set(HIPPOCAMPUS_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(HIPPOCAMPUS_DEFAULTS)}")
+    settings = {**HIPPOCAMPUS_DEFAULTS, **overrides}
+    if settings["loss"] not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {settings['loss']!r}")
+    return settings
+
+
+def _keras_loss(name: str):
+    from ..models import dice_loss
+
+    if name == "dice+ce":
+        return dice_loss(cross_entropy=1.0)
+    if name == "dice":
+        return dice_loss()
+    return "sparse_categorical_crossentropy"
+
+
+def train_unet(volumes, seed: int = 0, verbose: int = 0, **overrides):
+    """Train a Keras U-Net on the slices of ``volumes``.
+
+    Parameters
+    ----------
+    volumes : list of ``hippocampus.Volume`` (the training split, or part of it)
+    seed : run seed, passed through ``set_seed`` (it adds ``CNNCOURSE_SEED_OFFSET``)
+    verbose : Keras's ``fit`` verbosity
+    overrides : any key of ``HIPPOCAMPUS_DEFAULTS``
+
+    Returns
+    -------
+    ``(model, info)``: the trained ``keras.Model`` (input (N, h, w, 2·context+1), output
+    softmax (N, h, w, 3)) and a dict with ``settings``, ``train_seconds`` (wall),
+    ``train_cpu_seconds`` (this process's CPU time), ``params``, ``slices``, ``seed`` (the
+    seed used, offset included) and ``history`` (loss per epoch).
+    """
+    from ..backend import import_keras
+    from ..models import unet
+
+    settings = _settings(overrides)
+    keras = import_keras()
+    seed = set_seed(seed)
+    x, y, _ = hippocampus.volumes_to_slices(volumes, settings["shape"], settings["axis"], settings["context"])
+    model = unet("keras", input_shape=x.shape[1:], num_classes=3, filters=settings["filters"],
+                 depth=settings["depth"], skip_connections=settings["skip_connections"], seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]), loss=_keras_loss(settings["loss"]))
+    rng = np.random.default_rng(seed)
+    wall, cpu = time.perf_counter(), time.process_time()
+    history = []
+    for _ in range(settings["epochs"]):
+        order = rng.permutation(len(x))
+        x_epoch, y_epoch = x[order], y[order]
+        if settings["flip"]:
+            flip = rng.random(len(x)) < 0.5
+            x_epoch[flip], y_epoch[flip] = x_epoch[flip][:, :, ::-1], y_epoch[flip][:, :, ::-1]
+        fit = model.fit(x_epoch, y_epoch, batch_size=settings["batch_size"], epochs=1, shuffle=False,
+                        verbose=verbose)
+        history.append(float(fit.history["loss"][-1]))
+    info = {
+        "settings": settings, "train_seconds": time.perf_counter() - wall,
+        "train_cpu_seconds": time.process_time() - cpu, "params": int(model.count_params()),
+        "slices": int(len(x)), "seed": seed, "history": history,
+    }
+    return model, info
+
+
+def predict_volumes(model, volumes, shape=None, axis=None, context=None, batch_size: int = 256,
+                    probabilities: bool = False) -> list[np.ndarray]:
+    """Label every slice of each volume with ``model`` and put the slices back together.
+
+    Returns
+    -------
+    list of (X, Y, Z) uint8 label volumes (arg-max of the softmax), one per volume; or of
+    (X, Y, Z, 3) float32 softmax volumes with ``probabilities=True``.
+    """
+    shape = HIPPOCAMPUS_DEFAULTS["shape"] if shape is None else shape
+    axis = HIPPOCAMPUS_DEFAULTS["axis"] if axis is None else axis
+    context = HIPPOCAMPUS_DEFAULTS["context"] if context is None else context
+    x, _, index = hippocampus.volumes_to_slices(volumes, shape, axis, context)
+    scores = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    out = scores if probabilities else scores.argmax(-1).astype(np.uint8)
+    return hippocampus.slices_to_volumes(out, index, [volume.label.shape for volume in volumes], axis)
+
+
+def score_volumes(predictions, volumes) -> list[dict]:
+    """``metrics.segmentation_report`` of each predicted volume against its reference."""
+    if len(predictions) != len(volumes):
+        raise ValueError(f"predictions and volumes must pair up, got {len(predictions)} and {len(volumes)}")
+    return [metrics.segmentation_report(prediction, volume.label, volume.spacing)
+            for prediction, volume in zip(predictions, volumes)]
+
+
+def evaluate_model(model, volumes, info=None) -> dict:
+    """Predict and score ``volumes``: per-volume reports and the summary a run prints.
+
+    Returns
+    -------
+    dict with ``reports`` (one ``segmentation_report`` per volume), ``predictions`` and
+    ``summary``: per structure mean Dice, IoU, HD95, MSD, sensitivity, precision, and the
+    volume agreement (``volume_bias`` mm³, ``volume_loa`` the 95 % limits, ``volume_r``).
+    """
+    settings = (info or {}).get("settings", HIPPOCAMPUS_DEFAULTS)
+    predictions = predict_volumes(model, volumes, settings["shape"], settings["axis"], settings["context"])
+    reports = score_volumes(predictions, volumes)
+    summary = {}
+    for name in reports[0]:
+        means = {metric: float(np.mean([report[name][metric] for report in reports]))
+                 for metric in ("dice", "iou", "hd95", "msd", "sensitivity", "precision")}
+        agreement = metrics.bland_altman([report[name]["volume_predicted"] for report in reports],
+                                         [report[name]["volume_reference"] for report in reports])
+        means.update(volume_bias=agreement["bias"], volume_loa=[agreement["lower"], agreement["upper"]],
+                     volume_r=agreement["pearson_r"])
+        summary[name] = means
+    return {"reports": reports, "predictions": predictions, "summary": summary}
+
+
+def _round(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [_round(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _round(item) for key, item in value.items()}
+    return value
+
+
+def run_hippocampus(seed: int = 0, data_dir=None, evaluate_test: bool = True, subset: int | None = None,
+                    verbose: int = 0, **overrides) -> dict:
+    """Train on the training volumes, score validation (and test) per volume; the CLI's JSON record.
+
+    Parameters
+    ----------
+    seed : run seed (``CNNCOURSE_SEED_OFFSET`` is added)
+    data_dir : folder holding ``Task04_Hippocampus`` (default: ``$CNNCOURSE_DATA``, the cache)
+    evaluate_test : also score the 30 test volumes (the CLI does; model choices use ``val`` only)
+    subset : train on the first ``subset`` training volumes only (a smoke test)
+    overrides : any key of ``HIPPOCAMPUS_DEFAULTS``
+
+    Returns
+    -------
+    dict: ``experiment``, ``seed``, ``val`` and ``test`` (per structure: ``dice``, ``hd95``,
+    ``msd``, ``volume_bias``, ``volume_loa``, ...), ``train_seconds``, ``train_cpu_seconds``,
+    ``params``, ``epochs``, ``train_volumes``, ``settings``.
+    """
+    splits = hippocampus.load_hippocampus(data_dir)
+    train = splits["train"] if subset is None else splits["train"][:subset]
+    if subset is not None and not (isinstance(subset, int) and 0 < subset <= len(splits["train"])):
+        raise ValueError(f"subset must be an int in 1..{len(splits['train'])}, got {subset!r}")
+    model, info = train_unet(train, seed=seed, verbose=verbose, **overrides)
+    result = {"experiment": "hippocampus", "seed": info["seed"],
+              "val": evaluate_model(model, splits["val"], info)["summary"]}
+    if evaluate_test:
+        result["test"] = evaluate_model(model, splits["test"], info)["summary"]
+    settings = dict(info["settings"])
+    settings["shape"] = list(settings["shape"])
+    result.update(train_seconds=info["train_seconds"], train_cpu_seconds=info["train_cpu_seconds"],
+                  params=info["params"], epochs=settings["epochs"], train_volumes=len(train),
+                  train_slices=info["slices"], settings=settings)
+    return _round(result)
