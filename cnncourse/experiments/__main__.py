@@ -1,4 +1,5 @@
-"""Command line: ``python -m cnncourse.experiments pneumonia --engine keras --seed 0``.
+"""Command line: ``python -m cnncourse.experiments pneumonia --engine keras --seed 0``,
+``python -m cnncourse.experiments medmnist --dataset breastmnist --seed 0``.
 
 Prints one JSON line with the run's results; see ``python -m cnncourse.experiments -h``.
 """
@@ -11,7 +12,14 @@ import json
 import sys
 import time
 
-EXPERIMENTS = ("pneumonia",)
+EXPERIMENTS = ("pneumonia", "medmnist", "hippocampus")
+
+# ``medmnist --dataset NAME`` runs MEDMNIST_RUNS[NAME], "module:function", a function
+# (seed, data_dir=None, epochs=None, subset=None) -> JSON-ready dict. A new data set is one entry.
+MEDMNIST_RUNS = {
+    "breastmnist": "cnncourse.experiments.medmnist:run_breastmnist",
+    "retinamnist": "cnncourse.experiments.medmnist:run_retinamnist",
+}
 
 
 def _non_negative_int(text: str) -> int:
@@ -42,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("experiment", choices=EXPERIMENTS, help="which experiment to run")
+    parser.add_argument("--dataset", choices=tuple(MEDMNIST_RUNS), default=None,
+                        help="medmnist only: the MedMNIST data set whose recipe to run (required there)")
     parser.add_argument(
         "--engine", choices=("keras", "scratch"), default="keras",
         help="keras: TensorFlow/Keras (default); scratch: the course's NumPy engine",
@@ -68,10 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.experiment == "medmnist") != (args.dataset is not None):
+        parser.error("--dataset is required by medmnist and used by medmnist only")
+    start = time.perf_counter()
+    if args.experiment == "medmnist":
+        return _run_medmnist(args, start)
+    if args.experiment == "hippocampus":
+        return _run_hippocampus(args, start)
     from . import run_experiment
 
-    start = time.perf_counter()
     try:
         with contextlib.redirect_stdout(sys.stderr):  # progress bars and logs; stdout holds only the JSON line
             result = run_experiment(
@@ -83,6 +100,39 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"finished in {time.perf_counter() - start:.1f} s on {result.get('device', '?')}", file=sys.stderr)
+    print(json.dumps(result, sort_keys=False))
+    return 0
+
+
+def _run_medmnist(args, start) -> int:
+    import importlib
+
+    module, function = MEDMNIST_RUNS[args.dataset].split(":")
+    run = getattr(importlib.import_module(module), function)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = run(seed=args.seed, data_dir=args.data_dir, epochs=args.epochs, subset=args.subset)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"finished in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(json.dumps(result, sort_keys=False))
+    return 0
+
+
+def _run_hippocampus(args, start) -> int:
+    """The segmentation run: a 2-D U-Net on the MSD hippocampus MRI (cnncourse.experiments.hippocampus)."""
+    from .hippocampus import run_hippocampus
+
+    overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = run_hippocampus(seed=args.seed, data_dir=args.data_dir, subset=args.subset,
+                                     verbose=int(args.progress), **overrides)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"finished in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     print(json.dumps(result, sort_keys=False))
     return 0
 
