@@ -276,7 +276,7 @@ def test_grade_command_on_a_student_edition(tmp_path, capsys):
     submission = tmp_path / notebook.name
     __import__("nbformat").write(student, submission)
     csv_path = tmp_path / "grades.csv"
-    assert main(["grade", str(submission), "--csv", str(csv_path)]) == 0
+    assert main(["grade", "--csv", str(csv_path), "--", str(submission)]) == 0
     output = capsys.readouterr().out
     names = CALLS[notebook.stem]
     assert f"{submission}: 0/{len(names)} exercises correct" in output
@@ -285,7 +285,7 @@ def test_grade_command_on_a_student_edition(tmp_path, capsys):
     rows = csv_path.read_text(encoding="utf-8").splitlines()
     assert rows[0] == "notebook,status,exercise,passed,message" and len(rows) == len(names) + 1
     assert all(",graded," in row for row in rows[1:])
-    assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    assert main(["grade", "--", str(tmp_path / "missing.ipynb")]) == 2
 
 
 def test_list_selects_a_lettered_chapter_by_its_number():

@@ -64,7 +64,7 @@ def test_each_kind_of_submission_gets_its_status(submissions, tmp_path, capsys):
     names = ["good", "wrong", "bad_json", "tamper", "exits", "hard_exit", "empty", "cells_null", "latin1", "loops", "good"]
     csv_path = tmp_path / "grades.csv"
     start = time.perf_counter()
-    status = main(["grade", "--timeout", "20", "--csv", str(csv_path), *[str(submissions[name]) for name in names]])
+    status = main(["grade", "--timeout", "20", "--csv", str(csv_path), "--", *[str(submissions[name]) for name in names]])
     elapsed = time.perf_counter() - start
     assert status == 1  # some submissions could not be graded
     assert elapsed < 20 + 10 * len(names), "the time limit bounds the whole run"
@@ -98,7 +98,7 @@ def test_each_kind_of_submission_gets_its_status(submissions, tmp_path, capsys):
 
 
 def test_all_graded_exits_zero(submissions):
-    assert main(["grade", str(submissions["good"]), str(submissions["wrong"])]) == 0
+    assert main(["grade", "--", str(submissions["good"]), str(submissions["wrong"])]) == 0
 
 
 def test_memory_limit_stops_a_hungry_submission(tmp_path):
@@ -111,10 +111,11 @@ def test_memory_limit_stops_a_hungry_submission(tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     (["--timeout", "0"], "--timeout must be a positive number"),
     (["--memory-mb", "-1"], "--memory-mb must be 0"),
+    (["--max-mb", "0"], "--max-mb must be a positive"),
 ])
 def test_bad_limits_are_refused(submissions, capsys, arguments, message):
     with pytest.raises(SystemExit):
-        main(["grade", *arguments, str(submissions["good"])])
+        main(["grade", *arguments, "--", str(submissions["good"])])
     assert message in capsys.readouterr().err
 
 

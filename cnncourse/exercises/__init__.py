@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = [
     "ExerciseFailed", "Exercise", "register", "check", "exercises", "assert_close", "is_close", "call_candidate",
-    "registry_snapshot", "restore_registry",
+    "registry_snapshot", "restore_registry", "grading_rng",
 ]
 
 
@@ -130,6 +130,27 @@ def restore_registry(snapshot: dict[str, Exercise]) -> None:
     _REGISTRY.update(snapshot)
 
 
+_GRADING_SEED: int | None = None  # set by the grader (and, from the environment, inside its sandbox)
+
+
+def _grading_seed() -> int | None:
+    import os
+
+    from .sandbox import SEED_ENV
+
+    if _GRADING_SEED is not None:
+        return _GRADING_SEED
+    text = os.environ.get(SEED_ENV, "")
+    return int(text) if text.isdigit() else None
+
+
+def grading_rng(seed: int) -> np.random.Generator:
+    """The random generator for a checker's inputs: ``default_rng(seed)`` in a notebook, and while grading one
+    drawn also from the grading run's secret seed, so that a submission cannot hard-code the answers."""
+    secret = _grading_seed()
+    return np.random.default_rng(seed if secret is None else [seed, secret])
+
+
 def check(name: str, candidate, timeout: float | None = CHECK_SECONDS) -> bool:
     """Check a student's ``candidate`` answer to exercise ``name``.
 
@@ -150,9 +171,17 @@ def check(name: str, candidate, timeout: float | None = CHECK_SECONDS) -> bool:
         raise KeyError(f"no exercise named {name!r}; {hint}known exercises: {known}")
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    import os
+
+    from .sandbox import RECORD_ENV, record_check
+
+    record_to = os.environ.get(RECORD_ENV)
     try:
         with _time_limit(timeout):
-            _REGISTRY[name].checker(candidate)
+            if record_to:  # inside the grader's sandbox: the calls are written down for the grader to judge
+                record_check(name, candidate, _REGISTRY[name].checker, record_to)
+            else:
+                _REGISTRY[name].checker(candidate)
     except ExerciseFailed:
         raise
     except _OutOfTime:
