@@ -134,6 +134,11 @@ class DicomError(ValueError):
 # --------------------------------------------------------------------------- reading
 
 
+_DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
+PLAUSIBLE_VALUE = 1e7  # |window centre|, window width and |rescale intercept| beyond this are corrupt headers
+PLAUSIBLE_SLOPE = 1e6
+
+
 def _name(source) -> str:
     """A short name for messages: the file name, never a long absolute path."""
     filename = getattr(source, "filename", source)
@@ -172,6 +177,8 @@ def _load(source, stop_before_pixels: bool = False):
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if not path.is_dir() and not path.is_file():  # a FIFO, a socket or a device would block or never end
+        raise DicomError(f"{_name(path)} is not a regular file (a pipe, socket or device); copy the image to a file")
     try:
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError:
@@ -198,6 +205,14 @@ def _transfer_syntax(ds):
 
 def _check_image(ds, name: str) -> None:
     """Raise ``DicomError`` unless ``ds`` holds pixel data that can be decoded here."""
+    file_meta = getattr(ds, "file_meta", None)
+    media_class = file_meta.get("MediaStorageSOPClassUID", None) if file_meta is not None else None
+    if "DirectoryRecordSequence" in ds or str(media_class) == _DICOMDIR_CLASS:
+        raise DicomError(
+            f"{name} is a DICOMDIR: a directory that lists other DICOM files, with no image of its own. Read the "
+            f"image files it names instead (pydicom.fileset.FileSet({name}) lists them)."
+        )
+    _n_frames(ds, name)
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
         sop_class = ds.get("SOPClassUID", None)
         kind = getattr(sop_class, "name", None) or "DICOM object"
@@ -217,6 +232,13 @@ def _check_image(ds, name: str) -> None:
         raise DicomError(
             f"{name} has PhotometricInterpretation {_photometric(ds)!r}, which is not one DICOM defines for "
             f"grey-scale (MONOCHROME1, MONOCHROME2) or colour (RGB, YBR_*, PALETTE COLOR); the header is corrupt."
+        )
+    samples = ds.get("SamplesPerPixel", 1)
+    wanted = 1 if _photometric(ds) in _GREY or _photometric(ds) == "PALETTE COLOR" else 3
+    if samples != wanted:
+        raise DicomError(
+            f"{name} has PhotometricInterpretation {_photometric(ds)!r} but Samples per Pixel (0028,0002) {samples}; "
+            f"{_photometric(ds)} has {wanted} sample(s) per pixel, so the header is inconsistent (a relabelled image?)."
         )
     tsyntax = _transfer_syntax(ds)
     if tsyntax is None:
@@ -271,8 +293,18 @@ def _check_decoder(tsyntax, name: str) -> None:
         )
 
 
-def _n_frames(ds) -> int:
-    return int(ds.get("NumberOfFrames", 1) or 1)
+def _n_frames(ds, name: str | None = None) -> int:
+    value = ds.get("NumberOfFrames", 1)
+    try:
+        number = int(value if value not in (None, "") else 1)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < 1:
+        raise DicomError(
+            f"{name or _name(ds)}: Number of Frames (0028,0008) is {value!r}; it must be a whole number >= 1, so the "
+            "header is corrupt."
+        )
+    return number
 
 
 def _check_frame(ds, frame, name: str) -> int:
@@ -357,7 +389,28 @@ def _modality_frame(ds, raw: np.ndarray, frame: int) -> np.ndarray:
                 f"{_name(ds)}: Rescale Slope (0028,1053) is {slope:g} in frame {frame}, which would map every pixel "
                 f"to the same value; the header is corrupt."
             )
-    return np.asarray(apply_modality_lut(raw, view), dtype=np.float64)
+    for keyword, tag, limit in (("RescaleSlope", "(0028,1053)", PLAUSIBLE_SLOPE),
+                                ("RescaleIntercept", "(0028,1052)", PLAUSIBLE_VALUE)):
+        value = view.get(keyword, None)
+        if value is not None and "ModalityLUTSequence" not in view:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise DicomError(f"{_name(ds)}: {keyword} {tag} is {value!r}, not a number.") from None
+            if not (np.isfinite(number) and abs(number) <= limit):
+                raise DicomError(
+                    f"{_name(ds)}: {keyword} {tag} is {number:g} in frame {frame}, outside the plausible range "
+                    f"±{limit:g}; the header is corrupt."
+                )
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.asarray(apply_modality_lut(raw, view), dtype=np.float64)
+        finite = np.isfinite(values.astype(np.float32)).all()
+    if not finite:
+        raise DicomError(
+            f"{_name(ds)}: Rescale Slope (0028,1053) and Rescale Intercept (0028,1052) give values beyond float32 "
+            f"in frame {frame}; the header is corrupt."
+        )
+    return values
 
 
 def read_modality(source, frame: int | None = None) -> np.ndarray:
@@ -478,6 +531,21 @@ def _file_voi(values: np.ndarray, view) -> np.ndarray:
     """
     from pydicom.pixels import apply_voi_lut
 
+    if not view.get("VOILUTSequence"):
+        for keyword, tag in (("WindowCenter", "(0028,1050)"), ("WindowWidth", "(0028,1051)")):
+            raw = view.get(keyword)
+            items = list(raw) if hasattr(raw, "__iter__") and not isinstance(raw, str) else [raw]
+            for item in items:
+                try:
+                    number = float(item)
+                except (TypeError, ValueError):
+                    raise DicomError(f"{keyword} {tag} is {item!r}, not a number; the header is corrupt.") from None
+                low = 1.0 if keyword == "WindowWidth" else -PLAUSIBLE_VALUE
+                if not (np.isfinite(number) and low <= number <= PLAUSIBLE_VALUE):
+                    raise DicomError(
+                        f"{keyword} {tag} is {number:g}, outside the plausible range [{low:g}, {PLAUSIBLE_VALUE:g}]; "
+                        "the header is corrupt (pass window=(center, width) to choose one)."
+                    )
     if view.get("VOILUTSequence"):
         descriptor = view.VOILUTSequence[0].LUTDescriptor
         n_entries, first = int(descriptor[0]) or 2**16, int(descriptor[1])
@@ -546,6 +614,8 @@ def grey_image(source, window=None, frame: int = 0) -> np.ndarray:
     elif _has_voi(view):
         try:
             image = _file_voi(values, view)
+        except DicomError:
+            raise
         except (ValueError, TypeError, IndexError, KeyError) as error:
             warnings.warn(
                 f"{name}: its own window / VOI LUT cannot be used ({error}); showing the "

@@ -29,6 +29,7 @@ a truncated copy of CT_small.dcm, a text file, a PNG file     DicomError with a 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -607,3 +608,51 @@ def test_grey_image_refuses_colour_and_bad_arguments():
         dicom.grey_image(data_file("CT_small.dcm"), frame=3)
     with pytest.raises(TypeError, match="source must be"):
         dicom.grey_image(3)
+
+
+# Issue 24: header values that used to give silent numbers, and files that gave unhelpful errors.
+
+
+@pytest.mark.parametrize("keyword, value, tag", [
+    ("WindowWidth", "1e30", r"WindowWidth \(0028,1051\)"),
+    ("WindowCenter", "1e300", r"WindowCenter \(0028,1050\)"),
+    ("RescaleIntercept", "1e400", r"RescaleIntercept \(0028,1052\)"),
+    ("RescaleSlope", "1e300", r"RescaleSlope \(0028,1053\)"),
+])
+def test_implausible_window_and_rescale_values_are_refused_by_tag(keyword, value, tag):
+    ds = pydicom.dcmread(data_file("CT_small.dcm"))
+    ds.WindowCenter, ds.WindowWidth = "40", "400"
+    setattr(ds, keyword, value)
+    with pytest.raises(DicomError, match=tag):
+        read_image(ds)
+
+
+def test_photometric_interpretation_must_match_samples_per_pixel():
+    ds = pydicom.dcmread(data_file("SC_rgb.dcm"))
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    with pytest.raises(DicomError, match=r"MONOCHROME2' but Samples per Pixel \(0028,0002\) 3"):
+        read_image(ds)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "scan.dcm"
+    os.mkfifo(fifo)
+    with pytest.raises(DicomError, match="not a regular file"):
+        read_image(fifo)
+
+
+def test_bad_vr_file_names_the_tag():
+    with pytest.warns(UserWarning), pytest.raises(DicomError, match=r"Number of Frames \(0028,0008\) is '1A'"):
+        read_image(data_file("badVR.dcm"))
+
+
+def test_negative_number_of_frames_names_the_tag():
+    ds = pydicom.dcmread(data_file("CT_small.dcm"))
+    ds.NumberOfFrames = -5
+    with pytest.raises(DicomError, match=r"Number of Frames \(0028,0008\) is '-5'; it must be a whole number >= 1"):
+        read_image(ds)
+
+
+def test_a_dicomdir_is_named_as_such():
+    with pytest.raises(DicomError, match="is a DICOMDIR: a directory that lists other DICOM files"):
+        read_image(data_file("DICOMDIR"))

@@ -185,7 +185,7 @@ def test_a_class_of_hostile_submissions(tmp_path, monkeypatch, capsys):
     csv_path = out / "grades.csv"
     submissions = _hostile(folder, cwd, csv_path)
     order = ["good", "wrong", *[name for name in submissions if name not in ("good", "wrong")], "good"]
-    before_package = _tree_digest(PACKAGE, skip=("__pycache__",))
+    before_package = _tree_digest(PACKAGE / "exercises", skip=("__pycache__",))  # the checkers it attacks
     before_submissions = {name: path.read_bytes() for name, path in submissions.items()
                           if name not in ("huge", "fifo")}
     monkeypatch.setattr("cnncourse.exercises.__main__.DEFAULT_FILE_MB", 16)
@@ -218,7 +218,8 @@ def test_a_class_of_hostile_submissions(tmp_path, monkeypatch, capsys):
     messages = {row["notebook"]: row["message"] for row in rows}
     assert "too large" in messages[names["huge"]] and "not a regular file" in messages[names["fifo"]]
     # Nothing outside the scratch folders changed: package, submissions, the grader's folder, the CSV's folder.
-    assert _tree_digest(PACKAGE, skip=("__pycache__",)) == before_package
+    assert _tree_digest(PACKAGE / "exercises", skip=("__pycache__",)) == before_package
+    assert not (PACKAGE / "difflib.py").exists() and not (PACKAGE / "exercises" / "difflib.py").exists()
     assert {name: submissions[name].read_bytes() for name in before_submissions} == before_submissions
     assert sorted(os.listdir(cwd)) == [] and sorted(os.listdir(out)) == ["grades.csv"]
     assert not (folder / "victim.ipynb").exists()

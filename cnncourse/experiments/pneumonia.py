@@ -135,6 +135,8 @@ def _load(data, data_dir, subset, seed=0, size=28):
     if subset is not None:
         if int(subset) < 2:
             raise ValueError(f"subset must be at least 2 images, got {subset!r}")
+        if int(subset) > len(y_train):
+            raise ValueError(f"subset must be at most the training split's {len(y_train)} images, got {subset!r}")
         # A random sample: the file's first images are all pneumonia.
         keep = np.sort(np.random.default_rng(seed).permutation(len(y_train))[: int(subset)])
         x_train, y_train = x_train[keep], y_train[keep]

@@ -32,6 +32,8 @@ def load_quick_data(n: int = 1500, seed: int = 0, data_dir=None):
     from ..data import load_pneumoniamnist, stratified_subset, to_float_images
 
     (x_train, y_train), (x_val, y_val), _ = load_pneumoniamnist(data_dir)
+    if not 0 < int(n) <= len(y_train):
+        raise ValueError(f"n must be between 1 and the training split's {len(y_train)} images, got {n!r}")
     images_small, y_small = stratified_subset(x_train, y_train, n, seed=seed)
     return to_float_images(images_small), y_small, to_float_images(x_val), y_val
 

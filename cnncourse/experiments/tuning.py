@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -171,7 +172,15 @@ def summarise(rows) -> list[dict]:
     if not rows:
         raise ValueError("rows must hold at least one search result, got none")
     groups: dict[str, list] = {}
-    for row in rows:
+    seen: dict[tuple, int] = {}
+    for index, row in enumerate(rows):
+        key = (_variant(row), row.get("seed"))
+        if key in seen:
+            raise ValueError(
+                f"rows {seen[key] + 1} and {index + 1} are both {key[0]!r} with seed {key[1]!r}: a duplicated row "
+                "would count one seed twice and shrink the standard error (was a results file appended twice?)"
+            )
+        seen[key] = index
         groups.setdefault(_variant(row), []).append(row)
     table = []
     for variant, group in groups.items():
@@ -246,10 +255,32 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-def read_rows(path) -> list[dict]:
-    """The JSON lines written by ``python -m cnncourse.experiments.tuning --out PATH``."""
+ROW_KEYS = ("candidate", "seed", "tta_shift", "tune_auc", "val_auc", "tune_balanced_accuracy", "threshold",
+            "projected_seconds")
+
+
+def read_rows(path, keys=ROW_KEYS) -> list[dict]:
+    """The JSON lines written by ``python -m cnncourse.experiments.tuning --out PATH``.
+
+    A line that is not a JSON object with ``keys`` (by default those ``summarise`` needs) raises ``ValueError``
+    naming the file and line.
+    """
+    rows = []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}, line {number}: not a JSON line ({error.msg} at column {error.colno})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+            missing = [key for key in keys if key not in row]
+            if missing:
+                raise ValueError(f"{path}, line {number}: missing key(s) {', '.join(missing)} of a tuning result")
+            rows.append(row)
+    return rows
 
 
 RECORDED = Path(__file__).with_name("recorded")  # results the chapter quotes, committed with the code
@@ -262,7 +293,7 @@ def recorded_tuning_rows() -> list[dict]:
 
 def recorded_test_runs() -> list[dict]:
     """The CLI's JSON lines for seeds 0 to 4 of the chosen recipe (``recorded/improved_test.jsonl``)."""
-    return read_rows(RECORDED / "improved_test.jsonl")
+    return read_rows(RECORDED / "improved_test.jsonl", keys=())
 
 
 def main(argv=None) -> int:
@@ -274,6 +305,12 @@ def main(argv=None) -> int:
     parser.add_argument("--summarise", default=None, metavar="PATH", help="print the table and choice of a results file")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
+    if args.out:
+        folder = Path(args.out).resolve().parent
+        if not folder.is_dir():
+            parser.error(f"--out {args.out}: the folder {folder} does not exist")
+        if Path(args.out).is_dir() or not os.access(folder, os.W_OK):
+            parser.error(f"--out {args.out}: cannot write a file there")
     if args.summarise is None:
         from ..data import load_pneumoniamnist
 
@@ -292,7 +329,12 @@ def main(argv=None) -> int:
 
         rows = search(train, validation, candidates, seeds=args.seeds, log=log)
     else:
-        rows = read_rows(args.summarise)
+        try:
+            rows = read_rows(args.summarise)
+            summarise(rows)
+        except (OSError, ValueError) as error:
+            print(f"cannot summarise: {error}", file=sys.stderr)
+            return 2
     print(format_table(rows), file=sys.stderr)
     if all(entry["seeds"] >= 2 for entry in summarise(rows)):
         choice = choose(rows)

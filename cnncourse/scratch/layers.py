@@ -175,7 +175,15 @@ class Layer:
                     f"{self.name}: weight {name!r} must have shape {self.params[name].shape}, got {value.shape}"
                 )
             check_finite(value, f"{self.name}.{name}")
-            checked.append((name, value))
+            target = self.params[name].dtype
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = value.astype(target)
+            if not np.isfinite(cast).all():
+                raise ValueError(
+                    f"{self.name}: weight {name!r} holds values up to {float(np.max(np.abs(value))):.3g}, beyond "
+                    f"{target}'s largest {float(np.finfo(target).max):.3g}; they would be stored as infinity"
+                )
+            checked.append((name, cast))
         return checked
 
     def count_params(self) -> int:

@@ -40,6 +40,21 @@ def _logsumexp(z):
     return (top + np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))[..., 0]
 
 
+def _labels_in_unit_interval(y_true, kind):
+    """Refuse labels outside [0, 1], which make a crossentropy negative or meaningless."""
+    if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
+        bad = y_true[(y_true < 0) | (y_true > 1)]
+        raise ValueError(f"y_true must hold {kind} labels in [0, 1], got values {bad.ravel()[:5].tolist()}")
+
+
+def _probabilities(y_pred):
+    """Refuse predictions outside [0, 1] where probabilities are expected (logits need from_logits=True)."""
+    if y_pred.size and (y_pred.min() < 0 or y_pred.max() > 1):
+        bad = y_pred[(y_pred < 0) | (y_pred > 1)]
+        raise ValueError(f"y_pred must hold probabilities in [0, 1] (for logits pass from_logits=True), "
+                         f"got values {bad.ravel()[:5].tolist()}")
+
+
 class Loss:
     """Base class: validates the arrays, then ``_values`` (per element or per sample) and ``_gradient``."""
 
@@ -133,6 +148,13 @@ class BinaryCrossentropy(Loss):
     def __init__(self, from_logits: bool = False):
         self.from_logits = bool(from_logits)
 
+    def _check(self, y_true, y_pred):
+        y_true, y_pred = super()._check(y_true, y_pred)
+        _labels_in_unit_interval(y_true, "binary")
+        if not self.from_logits:
+            _probabilities(y_pred)
+        return y_true, y_pred
+
     def _values(self, y_true, y_pred):
         if self.from_logits:
             z = y_pred  # max(z, 0) - z y + log(1 + exp(-|z|)), stable for any z
@@ -175,6 +197,16 @@ class CategoricalCrossentropy(Loss):
         y_true, y_pred = super()._check(y_true, y_pred)
         if y_pred.ndim < 2:
             raise ValueError(f"y_pred must have shape (batch, classes), got {y_pred.shape}")
+        _labels_in_unit_interval(y_true, "one-hot (or soft)")
+        if not self.from_logits:
+            _probabilities(y_pred)
+            totals = y_pred.sum(-1)
+            if np.any(totals <= 0):
+                row = np.unravel_index(int(np.argmax(totals <= 0)), totals.shape)
+                raise ValueError(
+                    f"y_pred row {tuple(int(i) for i in row)} sums to 0: a row of zero probabilities cannot be "
+                    "rescaled to sum to 1 (Keras returns NaN here); pass probabilities, or logits with from_logits=True"
+                )
         return y_true, y_pred
 
     def _values(self, y_true, y_pred):

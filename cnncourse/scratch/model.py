@@ -65,9 +65,21 @@ class Sequential:
         """Append a layer; it is built at once when the model already knows its shapes."""
         if not isinstance(layer, Layer):
             raise TypeError(f"layer must be a cnncourse.scratch layer, got {type(layer).__name__}")
+        if any(existing is layer for existing in self.layers):
+            raise ValueError(
+                f"{layer.name} is already in this model: a layer keeps the input of its last forward pass for "
+                "backward, so one instance cannot be used twice; create a second layer"
+            )
+        owner = getattr(layer, "_sequential", None)
+        if owner is not None and owner is not self:
+            raise ValueError(
+                f"{layer.name} already belongs to the model {owner.name!r}: two models cannot share a layer (each "
+                "would backpropagate the other's cached input); create new layers, or copy.deepcopy the model"
+            )
         if self.layers and self.layers[-1].built:
             self._build_layer(layer, self.layers[-1].output_shape)
         self.layers.append(layer)
+        layer._sequential = self
 
     @staticmethod
     def _build_layer(layer, input_shape):
@@ -134,14 +146,22 @@ class Sequential:
 
     def forward(self, x, training: bool = False):
         """``x (N,) + input_shape -> y (N,) + output_shape``, keeping what ``backward`` needs."""
-        return self._forward(self._check_x(x), training)
+        y = self._forward(self._check_x(x), training)
+        self._forward_shape = y.shape
+        return y
 
     def __call__(self, x, training: bool = False):
         return self.forward(x, training)
 
     def backward(self, dy, need_input_gradient: bool = True):
         """Backpropagate ``dy (N,) + output_shape`` through every layer; returns ``dx`` (or None)."""
+        expected = getattr(self, "_forward_shape", None)
+        if expected is None:
+            raise RuntimeError("call forward(x, training=...) before backward: backward uses what forward kept")
         dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: layers may work in place
+        if dy.shape != tuple(expected):
+            raise ValueError(f"dy must have the shape of the last forward's output {tuple(expected)}, got {dy.shape}")
+        check_finite(dy, "dy")
         return self._backpropagate(dy, need_input_gradient)
 
     def _backpropagate(self, dy, need_input_gradient, from_logits=False):
@@ -222,7 +242,15 @@ class Sequential:
         """Choose the optimizer (object or ``"sgd"``/``"adam"``), the loss (object or Keras name) and metrics."""
         if isinstance(metrics, str):
             raise TypeError(f"metrics must be a list of names, e.g. metrics=[{metrics!r}], got the string {metrics!r}")
-        self.optimizer = get_optimizer(optimizer)
+        optimizer = get_optimizer(optimizer)
+        owner = getattr(optimizer, "_sequential", None)
+        if owner is not None and owner is not self:
+            raise ValueError(
+                f"this optimizer is already used by the model {owner.name!r}: an optimizer keeps a step count and "
+                "per-weight state, so each model needs its own (Keras refuses this too); create a new optimizer"
+            )
+        optimizer._sequential = self
+        self.optimizer = optimizer
         self.loss = get_loss(loss)
         self.metrics = [get_metric(name, self.loss) for name in (metrics or [])]
 
@@ -247,6 +275,12 @@ class Sequential:
         Returns ``(loss, y_pred, dx)``; ``dx`` is None unless ``need_input_gradient``.
         """
         y_pred = self._forward(x, training=training)
+        if not np.isfinite(y_pred).all():
+            step = self.optimizer.iterations + 1 if self.optimizer is not None else 1
+            raise FloatingPointError(
+                f"step {step}: the model's outputs hold NaN or infinity, so the loss is not finite; training "
+                "stopped before the update (lower the learning rate, or check the inputs)"
+            )
         logits_loss = self._logits_loss()
         if logits_loss is not None:
             logits = self.layers[-1].logits
@@ -286,6 +320,11 @@ class Sequential:
     def _train_step(self, x, y):
         """Forward, loss, backward, one optimizer step. ``x`` is already checked. Returns ``(loss, y_pred)``."""
         loss_value, y_pred, _ = self._loss_and_gradients(x, y)
+        if not np.isfinite(loss_value):
+            raise FloatingPointError(
+                f"step {self.optimizer.iterations + 1}: the loss is {loss_value}; training stopped before the update "
+                "(lower the learning rate, or check the inputs and labels)"
+            )
         self.optimizer.apply_gradients(
             [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()]
         )
@@ -401,7 +440,14 @@ class Sequential:
         x = self._check_x(x)
         batch_size = check_positive_int(batch_size, "batch_size")
         outputs = [self._forward(x[start : start + batch_size], training=False) for start in range(0, len(x), batch_size)]
-        return np.concatenate(outputs, axis=0)
+        result = np.concatenate(outputs, axis=0)
+        if not np.isfinite(result).all():
+            largest = max((float(np.max(np.abs(w))) for w in self.get_weights() if w.size), default=0.0)
+            raise FloatingPointError(
+                f"the model's outputs hold NaN or infinity (its largest weight is {largest:.3g}): the forward pass "
+                f"overflows {self.dtype}; retrain with a lower learning rate"
+            )
+        return result
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self.layers]})"

@@ -56,10 +56,25 @@ class Optimizer:
             has its ``parameter``'s shape. The order is Keras's: gradient first.
         """
         pairs = self._check_pairs(grads_and_vars)  # all of them first: a bad pair updates nothing
-        for gradient, parameter in pairs:
-            # Keyed by the array's identity; the array itself is kept so its id cannot be reused.
-            state = self._state.setdefault(id(parameter), {"parameter": parameter})
-            self._update(gradient, parameter, state)
+        staged = []
+        for index, (gradient, parameter) in enumerate(pairs):
+            # Each update is computed on copies first: one that overflows the parameter's dtype changes nothing.
+            # State is keyed by the array's identity; the array itself is kept so its id cannot be reused.
+            state = self._state.get(id(parameter), {})
+            trial_state = {key: value.copy() for key, value in state.items() if key != "parameter"}
+            trial = parameter.copy()
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._update(gradient, trial, trial_state)
+            if not (np.isfinite(trial).all() and all(np.isfinite(value).all() for value in trial_state.values())):
+                raise ValueError(
+                    f"step {self.iterations + 1}: the update of parameter {index} (shape {parameter.shape}) overflows "
+                    f"{parameter.dtype} to infinity or NaN (learning rate {self.learning_rate:g}); nothing was changed. "
+                    "Lower the learning rate."
+                )
+            staged.append((parameter, trial, trial_state))
+        for parameter, trial, trial_state in staged:
+            parameter[...] = trial
+            self._state[id(parameter)] = {"parameter": parameter, **trial_state}
         self.iterations += 1
 
     @staticmethod
@@ -91,6 +106,19 @@ class Optimizer:
 
     def _update(self, gradient, parameter, state):
         raise NotImplementedError
+
+    def __getstate__(self):
+        # The state is keyed by id(parameter), which a copy or a pickle changes: store the arrays themselves, so
+        # that copy.deepcopy(model) and pickle keep each parameter's moments with that (copied) parameter.
+        state = dict(self.__dict__)
+        state["_state"] = list(self._state.values())
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        entries = state.pop("_state", [])
+        self.__dict__.update(state)
+        self._state = {id(entry["parameter"]): entry for entry in entries}
 
     def reset(self) -> None:
         """Forget all state (momentum, moments) and the step count."""
@@ -143,7 +171,7 @@ class Adam(Optimizer):
         super().__init__(learning_rate)
         self.beta_1 = _check_float(beta_1, "beta_1", high=1.0)
         self.beta_2 = _check_float(beta_2, "beta_2", high=1.0)
-        self.epsilon = _check_float(epsilon, "epsilon")
+        self.epsilon = _check_float(epsilon, "epsilon", low=0.0, low_inclusive=False)
 
     def _update(self, gradient, parameter, state):
         m = state.setdefault("m", np.zeros_like(parameter))
