@@ -756,3 +756,244 @@ def bland_altman(measured, reference) -> dict:
         "bias": bias, "sd": sd, "lower": bias - 1.96 * sd, "upper": bias + 1.96 * sd,
         "pearson_r": pearson_r, "relative_bias": bias / float(reference.mean()) if reference.mean() else 0.0,
     }
+
+
+# ----------------------------------------------------------------------------------
+# Multi-class and ordinal: one-vs-rest AUC, macro AUC, the K x K confusion matrix and
+# quadratic-weighted Cohen's kappa (the grading chapters: RetinaMNIST's 5 grades)
+# ----------------------------------------------------------------------------------
+#
+# Conventions:
+# * labels are integers 0 .. K-1 of shape (N,); scores are (N, K), column k the score of
+#   class k (softmax probabilities, or any scores: an AUC only uses their order);
+# * a class with no image in y_true (or every image in it) has no one-vs-rest AUC: by
+#   default that is a ValueError naming the class; with ``absent="skip"`` its entry is NaN,
+#   on purpose, and the macro AUC averages the classes that have one (and says which);
+# * kappa is undefined when both raters use one and the same class for every image
+#   (0 / 0): a ValueError, never NaN.
+
+__all__ += [
+    "validate_multiclass_labels",
+    "validate_multiclass",
+    "one_vs_rest_auc",
+    "macro_auc",
+    "multiclass_confusion",
+    "quadratic_weighted_kappa",
+    "multiclass_report",
+]
+
+ABSENT_RULES = ("raise", "skip")
+
+
+def _check_num_classes(num_classes) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    return int(num_classes)
+
+
+def validate_multiclass_labels(values, num_classes: int, name: str = "y_true") -> np.ndarray:
+    """Check class labels ``0 .. num_classes - 1`` and return them as int64 of shape (N,).
+
+    Parameters
+    ----------
+    values : array-like of shape (N,) or a column (N, 1): integers, or floats equal to integers
+    num_classes : K >= 2
+    name : the argument's name, used in error messages
+
+    Raises
+    ------
+    ValueError on a wrong rank, an empty input or a value outside ``0 .. K-1``; TypeError on
+    non-numeric (or boolean) labels.
+    """
+    num_classes = _check_num_classes(num_classes)
+    labels = np.asarray(values)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,), one class per image, got shape {labels.shape}")
+    if labels.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be integer class labels 0..{num_classes - 1}, got dtype {labels.dtype}")
+    if labels.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
+        raise ValueError(f"{name} must hold whole numbers 0..{num_classes - 1}, got non-integer values")
+    bad = np.setdiff1d(np.unique(labels), np.arange(num_classes))
+    if bad.size:
+        raise ValueError(f"{name} must hold classes 0..{num_classes - 1} (num_classes={num_classes}), "
+                         f"got values {bad[:10].tolist()}")
+    return labels.astype(np.int64)
+
+
+def validate_multiclass(y_true, scores, *, scores_name: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+    """Check labels against scores of shape (N, K) and convert them.
+
+    Parameters
+    ----------
+    y_true : array-like (N,), classes ``0 .. K-1``
+    scores : array-like (N, K), finite; column ``k`` scores class ``k`` (e.g. softmax probabilities)
+
+    Returns
+    -------
+    (labels int64 (N,), scores float64 (N, K))
+    """
+    try:
+        values = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{scores_name} must be numeric, got {type(scores).__name__}") from None
+    if values.ndim != 2 or values.shape[1] < 2:
+        raise ValueError(f"{scores_name} must have shape (N, K), one column per class (K >= 2), "
+                         f"got shape {values.shape}")
+    labels = validate_multiclass_labels(y_true, values.shape[1])
+    if labels.shape[0] != values.shape[0]:
+        raise ValueError(f"y_true and {scores_name} must have the same length, got {labels.shape[0]} and {values.shape[0]}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{scores_name} contains {int(np.sum(~np.isfinite(values)))} NaN or infinite value(s)")
+    return labels, values
+
+
+def _binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Mann-Whitney AUC of ``scores`` for the boolean ``positive`` (ties count one half)."""
+    ranks = _midranks(scores)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def one_vs_rest_auc(y_true, scores, absent: str = "raise") -> np.ndarray:
+    """Per-class ROC AUC, each class against all the others (scikit-learn's ``multi_class="ovr"``).
+
+    For class ``k`` the images of class ``k`` are the positives, all others the negatives,
+    and ``scores[:, k]`` ranks them: the probability that a random image of class ``k``
+    scores higher for ``k`` than a random image of another class.
+
+    Parameters
+    ----------
+    y_true : (N,) classes ``0 .. K-1``
+    scores : (N, K) scores, e.g. softmax probabilities
+    absent : "raise" (default) or "skip": what to do with a class whose AUC is undefined
+        because ``y_true`` has no image of it (or only images of it). "skip" returns NaN for
+        it, on purpose; "raise" is a ValueError naming the class.
+
+    Returns
+    -------
+    float64 array (K,), AUC of each class (NaN only for skipped classes)
+    """
+    if absent not in ABSENT_RULES:
+        raise ValueError(f"absent must be one of {ABSENT_RULES}, got {absent!r}")
+    labels, values = validate_multiclass(y_true, scores)
+    aucs = np.full(values.shape[1], np.nan)
+    for k in range(values.shape[1]):
+        positive = labels == k
+        if positive.all() or not positive.any():
+            if absent == "raise":
+                what = "no image" if not positive.any() else "every image"
+                raise ValueError(f"class {k} has {what} in y_true, so its one-vs-rest AUC is undefined; "
+                                 "evaluate on a split with every class, or pass absent='skip' to leave it out "
+                                 "(its AUC is then NaN and the macro AUC averages the other classes)")
+            continue
+        aucs[k] = _binary_auc(positive, values[:, k])
+    return aucs
+
+
+def macro_auc(y_true, scores, absent: str = "raise") -> float:
+    """The unweighted mean of ``one_vs_rest_auc`` over classes (scikit-learn's ``average="macro"``).
+
+    Every class counts the same, however rare: a model that ignores a rare grade is not
+    hidden by the common ones. With ``absent="skip"``, classes missing from ``y_true`` are
+    left out of the mean (at least one class must remain); shapes as in ``one_vs_rest_auc``.
+    """
+    aucs = one_vs_rest_auc(y_true, scores, absent=absent)
+    present = ~np.isnan(aucs)
+    if not present.any():
+        raise ValueError("no class has a defined one-vs-rest AUC (y_true holds a single class)")
+    return float(aucs[present].mean())
+
+
+def multiclass_confusion(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """The K x K confusion matrix: ``C[i, j]`` counts images of class ``i`` predicted as ``j``.
+
+    Rows are the truth and columns the prediction (scikit-learn's ``confusion_matrix``
+    with ``labels=range(K)``): every class has a row and a column, even one that never occurs.
+
+    Parameters
+    ----------
+    y_true, y_pred : (N,) classes ``0 .. K-1`` (predictions as labels: ``scores.argmax(axis=1)``)
+    num_classes : K
+
+    Returns
+    -------
+    int64 array (K, K); its sum is N, its trace the number of correct predictions
+    """
+    num_classes = _check_num_classes(num_classes)
+    truth = validate_multiclass_labels(y_true, num_classes, "y_true")
+    predicted = validate_multiclass_labels(y_pred, num_classes, "y_pred")
+    if truth.shape != predicted.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {truth.shape[0]} and {predicted.shape[0]}")
+    return np.bincount(truth * num_classes + predicted, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def quadratic_weighted_kappa(y_true, y_pred, num_classes: int) -> float:
+    """Cohen's kappa with quadratic weights: agreement on ordered grades beyond chance.
+
+    With ``O`` the confusion matrix (``multiclass_confusion``), ``E`` the matrix chance
+    would give with the same marginals (``outer(row sums, column sums) / N``) and weights
+    ``w[i, j] = (i - j)^2 / (K - 1)^2``, a disagreement by two grades costing four times
+    one by one grade,
+
+        kappa = 1 - sum(w * O) / sum(w * E)
+
+    1 is perfect agreement, 0 chance level, below 0 worse than chance. It equals
+    ``sklearn.metrics.cohen_kappa_score(y_true, y_pred, weights="quadratic", labels=range(K))``.
+
+    Parameters
+    ----------
+    y_true, y_pred : (N,) grades ``0 .. K-1``
+    num_classes : K (the weights use the grades' values, so a grade no image has still counts)
+
+    Raises
+    ------
+    ValueError when kappa is undefined: truth and prediction are one and the same class for
+    every image (``sum(w * E) = 0``).
+    """
+    observed = multiclass_confusion(y_true, y_pred, num_classes).astype(np.float64)
+    k = observed.shape[0]
+    grades = np.arange(k)
+    weights = (grades[:, None] - grades[None, :]) ** 2 / (k - 1) ** 2
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    chance = float((weights * expected).sum())
+    if chance == 0.0:
+        raise ValueError("quadratic-weighted kappa is undefined: y_true and y_pred are the same single class for "
+                         "every image, so chance agreement is perfect too (0 / 0)")
+    return float(1.0 - (weights * observed).sum() / chance)
+
+
+def multiclass_report(y_true, scores, y_pred=None, absent: str = "raise") -> dict:
+    """Accuracy, per-class and macro AUC, the confusion matrix and quadratic-weighted kappa.
+
+    Parameters
+    ----------
+    y_true : (N,) classes ``0 .. K-1``
+    scores : (N, K) scores (e.g. softmax probabilities)
+    y_pred : (N,) predicted classes, optional; default ``scores.argmax(axis=1)`` (an ordinal
+        model may predict grades another way)
+    absent : as in ``one_vs_rest_auc``
+
+    Returns
+    -------
+    dict: ``accuracy``, ``auc_per_class`` (float64 (K,)), ``macro_auc``, ``confusion`` (int64 (K, K)),
+    ``quadratic_kappa``, ``num_classes``
+    """
+    labels, values = validate_multiclass(y_true, scores)
+    k = values.shape[1]
+    predicted = values.argmax(axis=1) if y_pred is None else validate_multiclass_labels(y_pred, k, "y_pred")
+    if predicted.shape != labels.shape:
+        raise ValueError(f"y_pred must have one class per image ({labels.shape[0]}), got shape {predicted.shape}")
+    aucs = one_vs_rest_auc(labels, values, absent=absent)
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "auc_per_class": aucs,
+        "macro_auc": macro_auc(labels, values, absent=absent),
+        "confusion": multiclass_confusion(labels, predicted, k),
+        "quadratic_kappa": quadratic_weighted_kappa(labels, predicted, k),
+        "num_classes": k,
+    }
