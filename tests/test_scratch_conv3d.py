@@ -73,6 +73,8 @@ def test_backward_passes_a_gradient_check(case):
 
     for analytic, array in ((dx, x), (dkernel, kernel), (dbias, bias)):
         assert relative_error(analytic, numerical_gradient(loss, array)) < 1e-8
+    none, dkernel_only, dbias_only = conv3d_backward(projection, cache, need_dx=False)
+    assert none is None and np.array_equal(dkernel_only, dkernel) and np.array_equal(dbias_only, dbias)
 
 
 def test_layer_gradient_check():

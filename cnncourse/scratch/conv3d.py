@@ -271,13 +271,14 @@ def conv3d_forward(x, kernel, bias=None, strides=1, padding="valid"):
     return y, cache
 
 
-def conv3d_backward(dout, cache):
+def conv3d_backward(dout, cache, need_dx=True):
     """The backward pass of ``conv3d_forward``: gradients of a scalar loss from ``dout = dL/dy``.
 
     Parameters
     ----------
     dout : array ``(N, D_out, H_out, W_out, C_out)``, the forward output's shape
     cache : the dict returned by ``conv3d_forward``
+    need_dx : False skips ``dx`` (returned as None): a network's first layer needs no input gradient
 
     Returns
     -------
@@ -294,6 +295,8 @@ def conv3d_backward(dout, cache):
     dout_rows = dout.reshape(-1, c_out)                       # one row per window
     dkernel = (cols.T @ dout_rows).reshape(kernel.shape)
     dbias = dout_rows.sum(axis=0)
+    if not need_dx:
+        return None, dkernel, dbias
     dcols = dout_rows @ kernel.reshape(-1, c_out).T            # each window's gradient
     dwindows = dcols.reshape((cache["x_shape"][0],) + geometry.out_dhw + (kd, kh, kw, c_in))
     return geometry.crop(col2im3d(dwindows, geometry)), dkernel, dbias
@@ -371,8 +374,8 @@ class Conv3D(ActivatedLayer):
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
-        dx, dkernel, dbias = conv3d_backward(dz, self._cache)
+        dx, dkernel, dbias = conv3d_backward(dz, self._cache, need_dx)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
-        return dx if need_dx else None
+        return dx
