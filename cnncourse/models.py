@@ -237,7 +237,8 @@ def unet_layer_seeds(seed, depth):
 
 
 def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, filters: int = 16, depth: int = 2,
-         skip_connections: bool = True, seed: int | None = None, kernel_size: int = 3, up_kernel_size: int = 2):
+         skip_connections: bool = True, seed: int | None = None, kernel_size: int = 3, up_kernel_size: int = 2,
+         dtype: str = "float32"):
     """A small 2-D U-Net (Ronneberger et al., 2015) in either engine, built and ready for ``set_weights``.
 
     For ``depth=2`` and ``filters=16`` (``f``)::
@@ -266,6 +267,7 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
         ``unet_layer_seeds``); nothing global is reseeded
     kernel_size : int, the square kernel of every 3x3 convolution
     up_kernel_size : int, the square kernel of the transposed convolutions (stride 2)
+    dtype : "float32" (the default, as Keras) or "float64" (for parity and gradient checks)
 
     Returns
     -------
@@ -284,12 +286,13 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
         from .scratch.unet import UNet
 
         return UNet(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
-                    up_kernel_size)
+                    up_kernel_size, dtype=dtype)
     return _unet_keras(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
-                       up_kernel_size)
+                       up_kernel_size, dtype)
 
 
-def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seeds, kernel_size, up_kernel_size):
+def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seeds, kernel_size, up_kernel_size,
+                dtype="float32"):
     from .backend import import_keras
 
     keras = import_keras()
@@ -297,26 +300,26 @@ def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seed
     seeds = iter(seeds)
 
     def conv(width, name, size=kernel_size, activation="relu"):
-        return layers.Conv2D(width, size, padding="same", activation=activation, name=name,
+        return layers.Conv2D(width, size, padding="same", activation=activation, name=name, dtype=dtype,
                              kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
 
     def block(x, width, name):
         x = conv(width, f"{name}_conv1")(x)
         return conv(width, f"{name}_conv2")(x)
 
-    inputs = keras.Input(shape=input_shape, name="image")
+    inputs = keras.Input(shape=input_shape, name="image", dtype=dtype)
     x, skips = inputs, []
     for level in range(1, depth + 1):
         x = block(x, filters * 2 ** (level - 1), f"enc{level}")
         skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
+        x = layers.MaxPooling2D(2, name=f"enc{level}_pool", dtype=dtype)(x)
     x = block(x, filters * 2 ** depth, "bottleneck")
     for level in range(depth, 0, -1):
         width = filters * 2 ** (level - 1)
-        x = layers.Conv2DTranspose(width, up_kernel_size, strides=2, padding="same", name=f"dec{level}_up",
+        x = layers.Conv2DTranspose(width, up_kernel_size, strides=2, padding="same", name=f"dec{level}_up", dtype=dtype,
                                    kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))(x)
         if skip_connections:
-            x = layers.Concatenate(axis=-1, name=f"dec{level}_concat")([x, skips[level - 1]])
+            x = layers.Concatenate(axis=-1, name=f"dec{level}_concat", dtype=dtype)([x, skips[level - 1]])
         x = block(x, width, f"dec{level}")
     outputs = conv(num_classes, "probabilities", size=1, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="unet" if skip_connections else "unet_no_skip")
