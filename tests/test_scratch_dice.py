@@ -47,6 +47,24 @@ def test_binary_matches_keras_for_both_mask_shapes():
         np.testing.assert_allclose(loss.gradient(y_true, probabilities), keras_gradient, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("form", ["sparse", "one-hot", "binary"])
+def test_dice_plus_crossentropy_matches_keras(form):
+    labels, probabilities = _case(4)
+    if form == "binary":
+        labels, probabilities = (labels == 1).astype(float)[..., None], probabilities[..., 1:2]
+    elif form == "one-hot":
+        labels = np.eye(3)[labels]
+    variable = tf.Variable(probabilities)
+    with tf.GradientTape() as tape:
+        keras_loss = tf.reduce_mean(models.dice_loss(cross_entropy=0.5)(labels, variable))
+    loss = SoftDiceLoss(cross_entropy=0.5)
+    assert loss(labels, probabilities) == pytest.approx(float(keras_loss), rel=1e-12)
+    np.testing.assert_allclose(loss.gradient(labels, probabilities), tape.gradient(keras_loss, variable).numpy(),
+                               rtol=1e-10, atol=1e-14)
+    assert loss(labels, probabilities) > SoftDiceLoss()(labels, probabilities)
+    assert scratch.check_loss_gradient(loss, labels, probabilities) < 1e-8
+
+
 def test_dice_values_by_hand():
     # A 1x5x5 mask of 4 pixels and a prediction covering 2 of them plus 2 others: Dice 2*2/(4+4) = 0.5.
     reference = np.zeros((1, 5, 5))
@@ -96,3 +114,5 @@ def test_bad_smooth():
         SoftDiceLoss(0)
     with pytest.raises(TypeError, match="smooth must be a float"):
         SoftDiceLoss("1")
+    with pytest.raises(ValueError, match="cross_entropy must be in \\[0.0, inf\\)"):
+        SoftDiceLoss(cross_entropy=-0.5)

@@ -19,14 +19,18 @@ covers most pixels, where a per-pixel loss would be dominated by the background.
 Gradient of the batch mean w.r.t. one probability (the quotient rule)::
 
     dL/dp[n, i, k] = -(1 / (N K)) * (2 t[n, i, k] (S + smooth) - (2 I + smooth)) / (S + smooth)^2
+
+``SoftDiceLoss(cross_entropy=w)`` adds ``w`` times the pixel-mean crossentropy (categorical,
+or binary for one channel), as ``cnncourse.models.dice_loss(cross_entropy=w)`` does in Keras:
+the Dice term balances the classes, the crossentropy gives every pixel a gradient from the start.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .losses import Loss
-from .validation import as_float_array, check_finite
+from .losses import BinaryCrossentropy, CategoricalCrossentropy, Loss
+from .validation import as_float_array, check_finite, check_float
 
 
 class SoftDiceLoss(Loss):
@@ -35,6 +39,8 @@ class SoftDiceLoss(Loss):
     Parameters
     ----------
     smooth : float > 0, added to the numerator and the denominator of every class's Dice
+    cross_entropy : float >= 0, the weight of an added crossentropy, averaged over the pixels
+        (categorical for ``K >= 2``, binary for ``K = 1``); 0, the default, is the Dice loss alone
 
     Shapes
     ------
@@ -47,10 +53,13 @@ class SoftDiceLoss(Loss):
 
     name = "soft_dice_loss"
 
-    def __init__(self, smooth: float = 1.0):
-        from .validation import check_float
-
+    def __init__(self, smooth: float = 1.0, cross_entropy: float = 0.0):
         self.smooth = check_float(smooth, "smooth", low=0.0, low_inclusive=False)
+        self.cross_entropy = check_float(cross_entropy, "cross_entropy", low=0.0)
+
+    @staticmethod
+    def _crossentropy(y_pred):
+        return BinaryCrossentropy() if y_pred.shape[-1] == 1 else CategoricalCrossentropy()
 
     def _check(self, y_true, y_pred):
         y_pred = as_float_array(y_pred, "y_pred")
@@ -89,7 +98,11 @@ class SoftDiceLoss(Loss):
 
     def _values(self, y_true, y_pred):
         intersection, total = self._terms(y_true, y_pred)
-        return 1 - ((2 * intersection + self.smooth) / (total + self.smooth)).mean(axis=-1)  # (N,)
+        values = 1 - ((2 * intersection + self.smooth) / (total + self.smooth)).mean(axis=-1)  # (N,)
+        if self.cross_entropy:
+            pixels = self._crossentropy(y_pred)._values(y_true, y_pred)  # (N, ...) or (N, ..., 1)
+            values = values + self.cross_entropy * pixels.reshape(len(values), -1).mean(axis=1)
+        return values
 
     def per_sample(self, y_true, y_pred) -> np.ndarray:
         """``loss[n]``, shape ``(N,)``."""
@@ -102,7 +115,11 @@ class SoftDiceLoss(Loss):
         spatial = (n,) + (1,) * (y_pred.ndim - 2) + (classes,)  # broadcast (N, K) over the pixels
         denominator = (total + self.smooth).reshape(spatial)
         numerator = (2 * intersection + self.smooth).reshape(spatial)
-        return -(2 * y_true * denominator - numerator) / denominator ** 2 / (n * classes)
+        gradient = -(2 * y_true * denominator - numerator) / denominator ** 2 / (n * classes)
+        if self.cross_entropy:
+            # the mean over samples of the pixel means is the mean over all pixels (every sample has as many)
+            gradient = gradient + self.cross_entropy * self._crossentropy(y_pred)._gradient(y_true, y_pred)
+        return gradient
 
     def __repr__(self):
-        return f"SoftDiceLoss(smooth={self.smooth})"
+        return f"SoftDiceLoss(smooth={self.smooth}, cross_entropy={self.cross_entropy})"
