@@ -329,6 +329,7 @@ def _check_headers(path: Path, archive: zipfile.ZipFile, info: MedMNISTInfo, siz
     expected = info.image_shape(size)
     layout = "(N, " + ", ".join(str(side) for side in expected) + ")"
     headers = {}
+    total_bytes = 0
     for split in SPLITS:
         for kind in ("images", "labels"):
             key = f"{split}_{kind}"
@@ -345,6 +346,7 @@ def _check_headers(path: Path, archive: zipfile.ZipFile, info: MedMNISTInfo, siz
                 raise DataError(f"{path}: {key} claims shape {shape} ({nbytes:,} bytes) but its member holds only "
                                 f"{member.file_size:,} bytes; the file is corrupt or truncated. Delete it and try again.")
             headers[key] = (shape, dtype)
+            total_bytes += nbytes
         (images_shape, images_dtype), (labels_shape, labels_dtype) = headers[f"{split}_images"], headers[f"{split}_labels"]
         if tuple(images_shape[1:]) != expected or len(images_shape) != len(expected) + 1:
             hint = ""
@@ -363,7 +365,26 @@ def _check_headers(path: Path, archive: zipfile.ZipFile, info: MedMNISTInfo, siz
                             f"got shape {tuple(labels_shape)}")
         if labels_dtype == bool or not np.issubdtype(labels_dtype, np.integer):
             raise DataError(f"{path}: {split}_labels should be integers, got dtype {labels_dtype}")
+    available = available_memory()
+    if available is not None and total_bytes > available:
+        raise DataError(f"{path}: its arrays need {total_bytes:,} bytes ({total_bytes / 1e9:.1f} GB) of memory, but "
+                        f"only {available:,} bytes are available; use a smaller size= or a machine with more memory")
     return headers
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _unreadable(path: Path, error) -> DataError:
@@ -417,13 +438,15 @@ def read_medmnist_file(path, name, size: int = 28, check_md5: bool = True):
     size = _check_size(size, info)
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open(): opening a FIFO would block
+            what = "a folder" if path.is_dir() else "not a regular file (a FIFO, device or socket?)"
+            raise DataError(f"{path} is {what}; put the .npz file itself there")
         handle = open(path, "rb")
     except PermissionError as error:
         raise DataError(f"cannot read {path}: permission denied ({error.strerror}). Make the file readable "
                         f"(for example chmod u+r), or point the loader to another copy.") from error
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not a data file; remove it or pass the folder that holds "
-                        f"{info.filename(size)}") from None
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist. {_manual_instructions(path)}") from None
     except OSError as error:
         raise DataError(f"cannot read {path}: {error}") from error
     with handle:

@@ -263,7 +263,7 @@ def test_cnncourse_data_naming_the_file_itself_is_a_helpful_error(no_env, monkey
 
 def test_an_unreadable_file_is_not_called_corrupt(no_env, monkeypatch):
     path = _write(no_env, "breastmnist", _arrays("breastmnist"))
-    if os.geteuid() != 0:
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
         path.chmod(0)
     else:  # root reads anything: make open() fail as it would for a user
         def refuse(file, *args, **kwargs):
@@ -278,10 +278,24 @@ def test_an_unreadable_file_is_not_called_corrupt(no_env, monkeypatch):
     assert "not a zip" not in str(info.value) and "Delete" not in str(info.value) and str(path) in str(info.value)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_a_fifo_under_the_data_name_does_not_block(no_env):
     os.mkfifo(no_env / "breastmnist.npz")
     with pytest.raises(DataError, match="not a regular file"):
         load_medmnist("breastmnist", no_env, download_missing=False)
+    with pytest.raises(DataError, match="not a regular file"):
+        data.read_medmnist_file(no_env / "breastmnist.npz", "breastmnist")
+
+
+def test_arrays_larger_than_the_free_memory_are_refused_before_loading(no_env, monkeypatch):
+    assert data.available_memory() > 10**8  # the real measure (Linux: MemAvailable)
+    path = _write(no_env, "breastmnist", _arrays("breastmnist", n=40))
+    monkeypatch.setattr(data, "available_memory", lambda: 50_000)  # 0.05 MB free; the arrays need 0.09 MB
+    with pytest.raises(DataError, match=r"need 94,2\d\d bytes \(0.0 GB\) of memory, but only 50,000 bytes") as info:
+        load_medmnist("breastmnist", no_env, check_md5=False)
+    assert str(path) in str(info.value)
+    monkeypatch.setattr(data, "available_memory", lambda: None)  # unknown: no check
+    assert load_medmnist("breastmnist", no_env, check_md5=False)[0][0].shape == (40, 28, 28)
 
 
 def test_a_folder_under_the_data_name_is_not_missing(no_env):
