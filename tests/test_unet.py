@@ -278,3 +278,21 @@ def test_scratch_unet_bad_input():
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))  # nothing was written
     with pytest.raises(ValueError, match="divisible by 2\\*\\*depth = 4"):
         models.unet("scratch", input_shape=(6, 8, 1))
+
+
+def test_backward_summary_and_float32_agreement(keras):
+    keras_model = models.unet("keras", input_shape=(8, 8, 1), filters=2, depth=1, seed=0)
+    model = models.unet("scratch", input_shape=(8, 8, 1), filters=2, depth=1)
+    model.set_weights(keras_model.get_weights())
+    x, _ = _batch(4, n=2, shape=(8, 8, 1))
+    y = model.forward(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, keras_model(x.astype(np.float32)).numpy(), rtol=1e-4, atol=1e-6)
+    dx = model.backward(np.ones_like(y))
+    assert dx.shape == x.shape and np.abs(dx).max() < 1e-4  # softmax outputs sum to 1: a constant dy has no effect
+    assert model.backward(np.ones_like(y), need_input_gradient=False) is None
+    with pytest.raises(ValueError, match="dy must have the last output's shape \\(2, 8, 8, 3\\)"):
+        model.backward(np.ones((2, 8, 8, 2)))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "dec1_up" in lines[0] and f"Total params: {keras_model.count_params():,}" in lines[0]
