@@ -316,3 +316,16 @@ def test_sigterm_keeps_the_rows_written_so_far(tmp_path):
     rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
     assert [row["passed"] for row in rows] == ["1", "1"]
     assert _processes("time.sleep(600)") == [] and _processes(str(slow)) == []
+
+
+@needs_bwrap
+def test_execute_mode_kills_a_cell_that_holds_the_gil(tmp_path):
+    """``sum(range(10**13))`` holds the GIL in the kernel (its own session): the whole sandbox dies at the timeout."""
+    pytest.importorskip("nbclient")
+    notebook = _notebook(tmp_path / "gil.ipynb", GOOD, "sum(range(10**13))\n", CHECKS)
+    start = time.perf_counter()
+    submission = Grader(execute=True, timeout=20, sandbox=BWRAP, seed=1).grade(notebook)
+    assert submission.status == "timed out"
+    assert time.perf_counter() - start < 20 + 15
+    time.sleep(1)
+    assert _processes("/tmp/work/.local/share/jupyter/runtime") == [], "the sandbox's kernel outlived it"

@@ -244,6 +244,12 @@ class Recorder:
                 entry["raised"] = {"type": type(error).__name__[:100], "base": base, "message": str(error)[:2000]}
             raise
         finally:
+            models = {}
+            for key, value in [(str(i), a) for i, a in enumerate(args)] + [(f"k:{k}", a) for k, a in kwargs.items()]:
+                if _is_keras_model(value):
+                    models[key] = _model_state(value, self._encoder)
+            if models:
+                entry["models"] = models
             changed = {}
             for key, old in before.items():
                 new = args[int(key)] if not key.startswith("k:") else kwargs[key[2:]]
@@ -251,8 +257,23 @@ class Recorder:
                     changed[key] = self._encoder.encode(new)
             if changed:
                 entry["mutated"] = changed
-        entry["result"] = self._encoder.encode(result)
+        same = [str(i) for i, a in enumerate(args) if a is result] + [f"k:{k}" for k, a in kwargs.items() if a is result]
+        entry["result"] = {"t": "arg", "k": same[0]} if same and not _plain(result) else self._encoder.encode(result)
         return result
+
+
+def _plain(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float, complex, str, np.generic))
+
+
+def _is_keras_model(value) -> bool:
+    """A Keras model (or layer) given to a candidate: its trainable flags and weights are what a checker observes."""
+    return all(hasattr(value, name) for name in ("layers", "get_weights", "set_weights", "trainable_weights"))
+
+
+def _model_state(model, encoder) -> dict:
+    return {"trainable": bool(model.trainable), "layers": [bool(layer.trainable) for layer in model.layers],
+            "weights": encoder.encode([np.asarray(weight) for weight in model.get_weights()])}
 
 
 def _params(function) -> list[list[str]] | None:
@@ -330,7 +351,12 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                     raise MalformedRecord(f"{path.name} holds {member.filename[:60]!r}, not an array")
                 with archive.open(member) as handle:
                     version = np.lib.format.read_magic(handle)
-                    shape, _, dtype = np.lib.format._read_array_header(handle, version)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                    else:
+                        raise MalformedRecord(f"{path.name}: .npy format version {version} is not allowed")
                     if dtype.kind not in ARRAY_KINDS or dtype.hasobject:
                         raise MalformedRecord(f"{path.name}: an array of dtype {dtype} is not allowed")
                     if math.prod(shape) * dtype.itemsize > MAX_ARRAYS_BYTES:
@@ -437,6 +463,26 @@ class Replay:
                 target[...] = new
             except (TypeError, ValueError):
                 raise MalformedRecord("the record changes an argument to values of another type") from None
+        models = call.get("models", {})
+        if not isinstance(models, dict):
+            raise MalformedRecord("the record's model states do not follow the schema")
+        for key, state in models.items():
+            try:
+                target = kwargs[key[2:]] if key.startswith("k:") else args[int(key)]
+            except (KeyError, IndexError, ValueError):
+                raise MalformedRecord("the record describes a model argument that does not exist") from None
+            flags = state.get("layers") if isinstance(state, dict) else None
+            if not (_is_keras_model(target) and isinstance(flags, list) and len(flags) == len(target.layers)
+                    and all(isinstance(flag, bool) for flag in flags) and isinstance(state.get("trainable"), bool)):
+                raise MalformedRecord("the record's model state does not match the model the checker gives")
+            weights = self._decoder.decode(state.get("weights"))
+            target.trainable = state["trainable"]
+            for layer, flag in zip(target.layers, flags):
+                layer.trainable = flag
+            try:
+                target.set_weights(weights)
+            except Exception:
+                raise MalformedRecord("the record's model weights do not fit the model the checker gives") from None
         if call.get("timeout") is True:
             raise _OutOfTime()
         if "raised" in call:
@@ -444,7 +490,14 @@ class Replay:
             raise _exception_class(raised)(raised["message"])
         if "result" not in call:
             raise MalformedRecord("a recorded call has neither a result nor an exception")
-        return self._decoder.decode(call["result"])
+        result = call["result"]
+        if isinstance(result, dict) and result.get("t") == "arg":
+            key = result.get("k")
+            try:
+                return kwargs[key[2:]] if key.startswith("k:") else args[int(key)]
+            except (KeyError, IndexError, ValueError, AttributeError):
+                raise MalformedRecord("the record returns an argument that does not exist") from None
+        return self._decoder.decode(result)
 
 
 def replay_candidate(record: dict):
