@@ -238,7 +238,7 @@ def unet_layer_seeds(seed, depth):
 
 def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, filters: int = 16, depth: int = 2,
          skip_connections: bool = True, seed: int | None = None, kernel_size: int = 3, up_kernel_size: int = 2,
-         dtype: str = "float32"):
+         dtype: str = "float32", batch_norm: bool = False):
     """A small 2-D U-Net (Ronneberger et al., 2015) in either engine, built and ready for ``set_weights``.
 
     For ``depth=2`` and ``filters=16`` (``f``)::
@@ -268,6 +268,9 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
     kernel_size : int, the square kernel of every 3x3 convolution
     up_kernel_size : int, the square kernel of the transposed convolutions (stride 2)
     dtype : "float32" (the default, as Keras) or "float64" (for parity and gradient checks)
+    batch_norm : bool, Keras engine only: every 3x3 convolution becomes Conv2D (no bias) ->
+        BatchNormalization -> ReLU, which trains faster from few steps (the segmentation
+        chapter's short runs); the weight list then differs from the scratch engine's
 
     Returns
     -------
@@ -282,17 +285,19 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
     if not isinstance(skip_connections, (bool, int)):
         raise TypeError(f"skip_connections must be a bool, got {type(skip_connections).__name__}")
     seeds = unet_layer_seeds(seed, depth)
+    if batch_norm and engine == "scratch":
+        raise ValueError("batch_norm=True is available in the Keras engine only; the scratch U-Net has no batch norm")
     if engine == "scratch":
         from .scratch.unet import UNet
 
         return UNet(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
                     up_kernel_size, dtype=dtype)
     return _unet_keras(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
-                       up_kernel_size, dtype)
+                       up_kernel_size, dtype, bool(batch_norm))
 
 
 def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seeds, kernel_size, up_kernel_size,
-                dtype="float32"):
+                dtype="float32", batch_norm=False):
     from .backend import import_keras
 
     keras = import_keras()
@@ -304,8 +309,15 @@ def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seed
                              kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
 
     def block(x, width, name):
-        x = conv(width, f"{name}_conv1")(x)
-        return conv(width, f"{name}_conv2")(x)
+        if not batch_norm:
+            x = conv(width, f"{name}_conv1")(x)
+            return conv(width, f"{name}_conv2")(x)
+        for number in (1, 2):
+            x = layers.Conv2D(width, kernel_size, padding="same", use_bias=False, name=f"{name}_conv{number}",
+                              dtype=dtype, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))(x)
+            x = layers.BatchNormalization(name=f"{name}_bn{number}", dtype=dtype)(x)
+            x = layers.Activation("relu", name=f"{name}_relu{number}", dtype=dtype)(x)
+        return x
 
     inputs = keras.Input(shape=input_shape, name="image", dtype=dtype)
     x, skips = inputs, []
@@ -506,3 +518,77 @@ def medmnist_cnn(
     else:
         outputs = layers.Dense(num_classes - 1, activation="sigmoid", dtype="float32", name="exceedance")(x)
     return keras.Model(inputs, outputs, name="medmnist_cnn")
+
+
+# ----------------------------------------------------------------------------------
+# Volumes (chapter "Volumes: CNNs in 3-D"): one small CNN for a volume, a slice or three slices
+# ----------------------------------------------------------------------------------
+
+VOLUME_VIEWS = ("3d", "slice", "orthogonal")
+
+
+def volume_cnn(view: str = "3d", size: int = 28, filters=(8, 16, 32), downsample: int = 1, num_classes: int = 2,
+               seed: int | None = None):
+    """A small CNN for 3-D MedMNIST, on the whole volume or on 2-D slices of it (Keras, functional API).
+
+    The same blocks in 3-D or in 2-D, so that the three inputs are compared with one design::
+
+        [AveragePooling(downsample)]                       (only if downsample > 1)
+        -> [Conv(f, 3, same, no bias) -> BatchNormalization -> ReLU -> MaxPooling(2)] for f in filters,
+           without the last pooling
+        -> GlobalAveragePooling -> Dense(num_classes, softmax)
+
+    Parameters
+    ----------
+    view : ``"3d"``: input ``(size, size, size, 1)``, Conv3D; ``"slice"``: ``(size, size, 1)``, Conv2D;
+        ``"orthogonal"``: ``(size, size, 3)``, three orthogonal slices as channels, Conv2D
+        (``cnncourse.experiments.volumes.volume_views`` makes each)
+    size : int, side of the volume
+    filters : tuple of positive ints, filters of each block
+    downsample : int >= 1, average-pool the input by this factor first (a cheaper network)
+    num_classes : int >= 2
+    seed : int, optional; each layer's initialiser gets its own seed derived from it (nothing global is seeded)
+
+    Returns
+    -------
+    An uncompiled ``keras.Model`` named ``"volume_cnn_<view>"``.
+    """
+    import numpy as np
+
+    from .backend import import_keras
+    from .scratch.validation import check_positive_int
+
+    if view not in VOLUME_VIEWS:
+        raise ValueError(f"view must be one of {VOLUME_VIEWS}, got {view!r}")
+    size, downsample = check_positive_int(size, "size"), check_positive_int(downsample, "downsample")
+    if check_positive_int(num_classes, "num_classes") < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
+    filters = tuple(filters)
+    if not filters or any(isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in filters):
+        raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
+    if size // downsample < 2 ** (len(filters) - 1):
+        raise ValueError(f"size {size} / downsample {downsample} is too small for {len(filters)} blocks")
+    keras = import_keras()
+    layers = keras.layers
+    three_d = view == "3d"
+    conv = layers.Conv3D if three_d else layers.Conv2D
+    max_pool = layers.MaxPooling3D if three_d else layers.MaxPooling2D
+    shape = (size, size, size, 1) if three_d else (size, size, 1 if view == "slice" else 3)
+    seeds = [None] * (len(filters) + 1) if seed is None else [int(s) for s in
+                                                             np.random.SeedSequence(seed).generate_state(len(filters) + 1)]
+
+    inputs = keras.Input(shape=shape, name="volume" if three_d else "slices")
+    x = inputs
+    if downsample > 1:
+        x = (layers.AveragePooling3D if three_d else layers.AveragePooling2D)(downsample, name="downsample")(x)
+    for block, width in enumerate(filters, start=1):
+        x = conv(width, 3, padding="same", use_bias=False, name=f"block{block}_conv",
+                 kernel_initializer=keras.initializers.HeNormal(seed=seeds[block - 1]))(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn")(x)
+        x = layers.ReLU(name=f"block{block}_relu")(x)
+        if block < len(filters):
+            x = max_pool(2, name=f"block{block}_pool")(x)
+    x = (layers.GlobalAveragePooling3D if three_d else layers.GlobalAveragePooling2D)(name="global_average")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]))(x)
+    return keras.Model(inputs, outputs, name=f"volume_cnn_{view}")

@@ -19,6 +19,8 @@ EXPERIMENTS = ("pneumonia", "medmnist", "hippocampus")
 MEDMNIST_RUNS = {
     "breastmnist": "cnncourse.experiments.medmnist:run_breastmnist",
     "retinamnist": "cnncourse.experiments.medmnist:run_retinamnist",
+    "adrenalmnist3d": "cnncourse.experiments.volumes:run_adrenalmnist3d",
+    "vesselmnist3d": "cnncourse.experiments.volumes:run_vesselmnist3d",
 }
 
 
