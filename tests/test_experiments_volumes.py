@@ -151,3 +151,14 @@ def test_run_gives_a_json_line_on_a_subset():
     json.dumps(result)
     with pytest.raises(ValueError, match="dataset must be one of"):
         volumes.run("breastmnist")
+
+
+def test_cli_table_names_the_volume_recipes():
+    import importlib
+
+    from cnncourse.experiments.__main__ import MEDMNIST_RUNS, build_parser
+
+    for dataset in volumes.VOLUME_DATASETS:
+        module, function = MEDMNIST_RUNS[dataset].split(":")
+        assert getattr(importlib.import_module(module), function) is getattr(volumes, f"run_{dataset}")
+        assert build_parser().parse_args(["medmnist", "--dataset", dataset]).dataset == dataset
