@@ -238,7 +238,7 @@ def unet_layer_seeds(seed, depth):
 
 def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, filters: int = 16, depth: int = 2,
          skip_connections: bool = True, seed: int | None = None, kernel_size: int = 3, up_kernel_size: int = 2,
-         dtype: str = "float32", batch_norm: bool = False):
+         dtype: str = "float32", batch_norm: bool = False, batch_norm_momentum: float = 0.99):
     """A small 2-D U-Net (Ronneberger et al., 2015) in either engine, built and ready for ``set_weights``.
 
     For ``depth=2`` and ``filters=16`` (``f``)::
@@ -271,6 +271,8 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
     batch_norm : bool, Keras engine only: every 3x3 convolution becomes Conv2D (no bias) ->
         BatchNormalization -> ReLU, which trains faster from few steps (the segmentation
         chapter's short runs); the weight list then differs from the scratch engine's
+    batch_norm_momentum : float in (0, 1), the moving averages' momentum (Keras's 0.99 by default;
+        a run of a few hundred steps needs less, e.g. 0.9, or inference sees unsettled statistics)
 
     Returns
     -------
@@ -293,11 +295,11 @@ def unet(engine: str = "keras", input_shape=(64, 64, 1), num_classes: int = 3, f
         return UNet(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
                     up_kernel_size, dtype=dtype)
     return _unet_keras(input_shape, num_classes, filters, depth, bool(skip_connections), seeds, kernel_size,
-                       up_kernel_size, dtype, bool(batch_norm))
+                       up_kernel_size, dtype, bool(batch_norm), float(batch_norm_momentum))
 
 
 def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seeds, kernel_size, up_kernel_size,
-                dtype="float32", batch_norm=False):
+                dtype="float32", batch_norm=False, batch_norm_momentum=0.99):
     from .backend import import_keras
 
     keras = import_keras()
@@ -315,7 +317,7 @@ def _unet_keras(input_shape, num_classes, filters, depth, skip_connections, seed
         for number in (1, 2):
             x = layers.Conv2D(width, kernel_size, padding="same", use_bias=False, name=f"{name}_conv{number}",
                               dtype=dtype, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))(x)
-            x = layers.BatchNormalization(name=f"{name}_bn{number}", dtype=dtype)(x)
+            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn{number}", dtype=dtype)(x)
             x = layers.Activation("relu", name=f"{name}_relu{number}", dtype=dtype)(x)
         return x
 

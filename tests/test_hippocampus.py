@@ -301,3 +301,63 @@ def test_real_slices_keep_every_label():
     back = hippocampus.slices_to_volumes(y, index, [v.label.shape for v in volumes], HIPPOCAMPUS_DEFAULTS["axis"])
     for rebuilt, volume in zip(back, volumes):
         np.testing.assert_array_equal(rebuilt, volume.label)
+
+
+# ---------------------------------------------------------------- the experiment (cnncourse.experiments.hippocampus)
+
+
+def test_keep_largest_component():
+    from cnncourse.experiments.hippocampus import keep_largest_component
+
+    labels = np.zeros((6, 6, 6), np.uint8)
+    labels[1:3, 1:3, 1:3] = 1
+    labels[3, 1:3, 1:3] = 2          # touches the first blob: one component with two labels
+    labels[5, 5, 5] = 2              # a detached voxel
+    kept = keep_largest_component(labels)
+    assert kept[5, 5, 5] == 0 and np.array_equal(kept[:5], labels[:5])
+    assert np.array_equal(keep_largest_component(np.zeros((3, 3, 3), np.uint8)), np.zeros((3, 3, 3)))
+
+
+def test_settings_are_checked():
+    from cnncourse.experiments.hippocampus import run_hippocampus, train_unet
+
+    with pytest.raises(ValueError, match="unknown settings"):
+        train_unet([], epochs_total=3)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        train_unet([], loss="mae")
+
+
+@pytest.mark.slow
+def test_run_on_a_tiny_task(tmp_path, monkeypatch):
+    from cnncourse.experiments.__main__ import main
+
+    make_task(tmp_path, n=18, shape=(5, 20, 12))
+    monkeypatch.setenv("CNNCOURSE_DATA", str(tmp_path))
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["hippocampus", "--seed", "0", "--epochs", "1"])
+    assert code == 0
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert result["experiment"] == "hippocampus" and result["train_volumes"] == 14
+    for split in ("val", "test"):
+        for structure in ("anterior", "posterior", "hippocampus"):
+            summary = result[split][structure]
+            assert 0.0 <= summary["dice"] <= 1.0 and np.isfinite(summary["hd95"])
+            assert len(summary["volume_loa"]) == 2 and summary["volume_loa"][0] <= summary["volume_loa"][1]
+    assert result["train_seconds"] > 0 and result["params"] > 0
+
+
+def test_unet_batch_norm_option():
+    from cnncourse.models import unet
+
+    plain = unet("keras", (16, 8, 3), num_classes=3, filters=4, depth=2, seed=0)
+    normed = unet("keras", (16, 8, 3), num_classes=3, filters=4, depth=2, seed=0, batch_norm=True)
+    kinds = [type(layer).__name__ for layer in normed.layers]
+    assert kinds.count("BatchNormalization") == 2 * (2 * 2 + 1) and "BatchNormalization" not in {
+        type(layer).__name__ for layer in plain.layers}
+    assert normed.output_shape == plain.output_shape == (None, 16, 8, 3)
+    with pytest.raises(ValueError, match="Keras engine only"):
+        unet("scratch", (16, 8, 3), num_classes=3, filters=4, depth=2, batch_norm=True)
