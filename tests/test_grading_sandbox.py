@@ -329,3 +329,26 @@ def test_execute_mode_kills_a_cell_that_holds_the_gil(tmp_path):
     assert time.perf_counter() - start < 20 + 15
     time.sleep(1)
     assert _processes("/tmp/work/.local/share/jupyter/runtime") == [], "the sandbox's kernel outlived it"
+
+
+def test_a_table_of_answers_fails_under_the_grading_seed():
+    """Answers hard-coded for the inputs a notebook sees fail when the grader draws the inputs from its secret seed."""
+    import cnncourse.exercises as registry
+    from cnncourse.exercises import ExerciseFailed, check
+
+    table = {}
+
+    def spy(kernel_size, channels_in, filters):
+        table[(kernel_size, channels_in, filters)] = kernel_size * kernel_size * channels_in * filters + filters
+        return table[(kernel_size, channels_in, filters)]
+
+    assert check("conv_params", spy)
+    lookup = lambda k, c, f: table[(k, c, f)]  # noqa: E731 - what a student could paste into a notebook
+    assert check("conv_params", lookup)
+    registry._GRADING_SEED = 987654
+    try:
+        with pytest.raises(ExerciseFailed, match="KeyError"):
+            check("conv_params", lookup)
+        assert check("conv_params", spy)
+    finally:
+        registry._GRADING_SEED = None

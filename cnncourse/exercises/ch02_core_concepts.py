@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, register
 
 CHAPTER = "02_core_concepts"
 
 
 @register("positive_fraction", CHAPTER, "fraction of labels equal to 1 (pneumonia) in a label array")
 def _check_positive_fraction(candidate):
-    rng = np.random.default_rng(2)
+    rng = grading_rng(2)  # drawn again from a secret seed when grading: a table of answers cannot pass
     for labels in (np.array([0, 1, 1, 1]), rng.integers(0, 2, 97), np.zeros(5, np.int64)):
         expected = float(labels.mean())  # computed before the candidate can touch anything
         given = labels.copy()
@@ -21,7 +21,9 @@ def _check_positive_fraction(candidate):
 
 @register("conv_params", CHAPTER, "number of parameters of a Conv2D layer (weights + biases)")
 def _check_conv_params(candidate):
-    for kernel_size, channels_in, filters in ((3, 1, 32), (3, 32, 64), (5, 3, 16), (1, 64, 10)):
+    rng = grading_rng(22)
+    drawn = (int(rng.integers(1, 8)), int(rng.integers(1, 65)), int(rng.integers(1, 129)))
+    for kernel_size, channels_in, filters in ((3, 1, 32), (3, 32, 64), (5, 3, 16), (1, 64, 10), drawn):
         expected = kernel_size * kernel_size * channels_in * filters + filters
         received = call_candidate(
             candidate, kernel_size, channels_in, filters, what=f"conv_params({kernel_size}, {channels_in}, {filters})"
@@ -37,7 +39,7 @@ def _check_conv_params(candidate):
 
 def _majority_cases():
     """``(y_train, y_test)``: train's majority differs from test's in some, so a peek at test shows."""
-    rng = np.random.default_rng(20)
+    rng = grading_rng(20)
     yield np.array([1, 1, 1, 0]), np.array([0, 0, 1, 0, 1])  # the majority of train (1) is test's minority
     yield np.array([0, 0, 1]), np.array([1, 1, 1, 0])
     yield (rng.random(101) < 0.74).astype(np.int64), (rng.random(60) < 0.625).astype(np.int64)

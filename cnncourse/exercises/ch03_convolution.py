@@ -8,7 +8,7 @@ import numpy as np
 
 from ..scratch import conv2d, conv2d_backward
 from ..scratch.padding import output_length
-from . import ExerciseFailed, assert_close, call_candidate, is_close, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
 CHAPTER = "03_convolution"
 
@@ -20,7 +20,7 @@ def _cross_correlate(image, kernel, stride=1):
 
 def _cases():
     """``(image, kernel, stride)`` cases: the chapter's 5×5 example, rectangles, strides that do not divide."""
-    rng = np.random.default_rng(3)
+    rng = grading_rng(3)
     for height, width, kernel_h, kernel_w, stride in ((5, 5, 3, 3, 1), (7, 6, 3, 2, 2), (8, 8, 3, 3, 2), (9, 10, 2, 3, 3)):
         image = rng.integers(-3, 4, (height, width)).astype(np.float64)
         kernel = rng.integers(-2, 3, (kernel_h, kernel_w)).astype(np.float64)
@@ -95,7 +95,7 @@ def _backward_cases():
     dy = np.zeros((1, 3, 3, 1))
     dy[0, 1, 2, 0] = 1.0  # one-hot: only y(1, 2) matters
     yield dy, x[None, :, :, None], kernel[:, :, None, None]
-    rng = np.random.default_rng(13)
+    rng = grading_rng(13)
     # (N, H, W, C_in, P, Q, C_out): C_in != C_out and N > 1, so swapped axes and missing sums show in the shapes
     for n, height, width, c_in, rows, cols, c_out in ((1, 6, 7, 1, 3, 2, 1), (2, 5, 6, 3, 3, 3, 2), (3, 4, 5, 2, 2, 3, 4)):
         x = rng.integers(-3, 4, (n, height, width, c_in)).astype(np.float64)
