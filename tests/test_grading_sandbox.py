@@ -315,7 +315,7 @@ def test_sigterm_keeps_the_rows_written_so_far(tmp_path):
     assert process.returncode == 130 and b"interrupted" in err
     rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
     assert [row["passed"] for row in rows] == ["1", "1"]
-    assert _processes("time.sleep(600)") == [] and _processes(str(slow)) == []
+    assert _processes("_grade-one") == [], "the interrupted submission's process was stopped"
 
 
 @needs_bwrap
@@ -352,3 +352,28 @@ def test_a_table_of_answers_fails_under_the_grading_seed():
         assert check("conv_params", spy)
     finally:
         registry._GRADING_SEED = None
+
+
+def test_notebooks_that_used_to_empty_the_csv_each_get_their_row(tmp_path):
+    """Deep nesting, a 5,000-digit integer in the metadata and an exception message with a lone surrogate."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nested = folder / "nested.ipynb"
+    nested.write_text('{"cells": [], "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    digits = folder / "digits.ipynb"
+    digits.write_text('{"cells": [], "metadata": {"n": ' + "9" * 5000 + "}}")
+    surrogate = _notebook(folder / "surrogate.ipynb", GOOD.replace(
+        "return float(np.mean(labels))", "raise ValueError('bad \\ud800 value')"), CHECKS)
+    good = _notebook(folder / "good.ipynb", GOOD, CHECKS)
+    csv_path = tmp_path / "g.csv"
+    sandboxing = [] if BWRAP else ["--no-sandbox"]
+    assert main(["grade", *sandboxing, "--csv", str(csv_path), "--",
+                 str(nested), str(digits), str(surrogate), str(good)]) == 1
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    outcome = {Path(row["notebook"]).stem: [] for row in rows}
+    for row in rows:
+        outcome[Path(row["notebook"]).stem].append((row["status"], row["passed"], row["message"]))
+    assert [status for status, _, _ in outcome["nested"]] == ["malformed"]
+    assert [status for status, _, _ in outcome["digits"]] == ["malformed"]
+    assert outcome["surrogate"][0][:2] == ("graded", "0") and "\\ud800" in outcome["surrogate"][0][2]
+    assert [passed for _, passed, _ in outcome["good"]] == ["1", "1"]

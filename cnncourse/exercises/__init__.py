@@ -10,6 +10,10 @@ A student writes a function (or computes a value) and calls::
 shapes, dtypes and a sample of values. A candidate that raises, e.g. the student
 edition's ``NotImplementedError`` stub, fails with a readable message too.
 
+When the grader runs a notebook (``python -m cnncourse.exercises grade``), ``check``
+inside its sandbox only records what the answer returns on the checker's inputs; the
+grader judges those records with its own checkers (``cnncourse.exercises.sandbox``).
+
 Each chapter registers its checkers in a module of its own (``ch03_convolution.py``
 and so on) with the ``register`` decorator; ``python -m cnncourse.exercises list``
 lists them all by chapter.
@@ -115,8 +119,10 @@ def exercises(chapter: str | None = None) -> list[Exercise]:
 def registry_snapshot() -> dict[str, Exercise]:
     """A copy of the registry (name -> ``Exercise``), every chapter's checkers loaded.
 
-    The grader takes one before running a submission and restores it with
-    ``restore_registry`` before each check, so that a notebook cannot swap a checker.
+    The grader takes one before any submission runs and restores it with
+    ``restore_registry`` before judging each record. (A notebook cannot reach the grader's
+    checkers anyway: its code runs in a sandbox that only records its answers; see
+    ``cnncourse.exercises.sandbox``.)
     """
     _load_all()
     return dict(_REGISTRY)
