@@ -117,6 +117,8 @@ def test_train_softmax_ordinal_and_transfer_on_tiny_data():
     frozen = transfer_classifier(first, x, y, mode="frozen", seed=2, epochs=3)
     kernel = frozen.model.get_layer("pretrained_features").get_layer("block1_conv1").kernel.numpy()
     np.testing.assert_array_equal(kernel, first.model.get_layer("block1_conv1").kernel.numpy())
+    # The pretrained model is left as it was: still trainable, for the next transfer.
+    assert all(layer.trainable for layer in first.model.layers)
     with pytest.raises(ValueError, match="mode must be one of"):
         transfer_classifier(first, x, y, mode="partial")
     with pytest.raises(ValueError, match="must match the pretrained input"):
@@ -153,6 +155,7 @@ def test_cli_prints_one_json_line(dataset):
     assert len(lines) == 1, completed.stdout
     result = json.loads(lines[0])
     assert result["dataset"] == dataset and result["train_images"] == 120 and result["seed"] == 1
+    assert result["members"] == 3 and result["epochs"] == 1
     for key in ("val_auc", "test_auc", "val_acc", "test_acc"):
         assert 0 <= result[key] <= 1
     assert result["params"] > 10_000 and result["train_cpu_seconds"] > 0
