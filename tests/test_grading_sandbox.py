@@ -76,6 +76,8 @@ def _tree_digest(folder: Path, skip=()) -> dict[str, str]:
 
 def _hostile(folder: Path, grader_cwd: Path, csv_path: Path) -> dict[str, Path]:
     good = folder / "alice.ipynb"
+    carol = folder.parent / "other_group" / "carol.ipynb"  # a classmate in another folder
+    carol.parent.mkdir()
     checker = PACKAGE / "exercises" / "ch02_core_concepts.py"
     made = {
         # Rewrites a checker module of the package and patches the checkers' tools in memory, then answers wrongly.
@@ -99,9 +101,10 @@ for place in ({str(grader_cwd)!r}, {str(PACKAGE)!r}, {str(PACKAGE / "exercises")
         # Edits a classmate's notebook (whose path it guessed) and copies the answers it finds.
         "edit_classmate": _notebook(folder / "edit_classmate.ipynb", WRONG_ANSWERS + _at_import(f'''
 import contextlib
-with contextlib.suppress(Exception):
-    text = open({str(good)!r}).read()
-    open({str(good)!r}, "w").write(text.replace("np.mean(labels)", "-1"))
+for victim in ({str(good)!r}, {str(carol)!r}):
+  with contextlib.suppress(Exception):
+    text = open(victim).read()
+    open(victim, "w").write(text.replace("np.mean(labels)", "-1"))
     import json
     exec(compile(json.loads(text)["cells"][0]["source"], "x", "exec"), globals())
 '''), CHECKS),
@@ -160,6 +163,7 @@ import json
     made["fifo"] = folder / "fifo.ipynb"
     os.mkfifo(made["fifo"])
     made["good"] = _notebook(good, GOOD, CHECKS)
+    made["carol"] = _notebook(carol, GOOD, CHECKS)
     made["wrong"] = _notebook(folder / "bob.ipynb", GOOD.replace("+ filters\n", "\n"), CHECKS)
     return made
 
@@ -208,6 +212,7 @@ def test_a_class_of_hostile_submissions(tmp_path, monkeypatch, capsys):
     for name in ("plant_module", "edit_classmate", "read_solutions"):
         assert by_name[names[name]] == wrong, name
     assert by_name[names["daemon"]] == good  # its answers are right; its daemon died with its sandbox
+    assert by_name[names["carol"]] == good
     assert by_name[names["bad_name"]] == good and by_name[names["non_utf8_name"]] == good
     assert "\\xe9" in names["non_utf8_name"]
     assert by_name[names["forge_results"]] == [("malformed", "", "0")]
@@ -234,7 +239,13 @@ def test_records_that_answer_other_inputs_are_malformed(tmp_path):
     recorder = sandbox.Recorder(lambda k, c, f: k * k * c * f + f, encoder)
     record = {"exercise": "conv_params", "candidate": {"t": "function", "name": "f", "params": None},
               "calls": [], "_arrays": {}}
-    assert check("conv_params", recorder)  # records the calls
+    import cnncourse.exercises as registry
+
+    registry._GRADING_SEED = 1  # the sandbox draws the inputs from the run's seed, as the grader below does
+    try:
+        assert check("conv_params", recorder)  # records the calls
+    finally:
+        registry._GRADING_SEED = None
     record["calls"] = recorder.calls
     grader = Grader(seed=1)
     assert grader.judge(["conv_params"], [dict(record)])[0][1] is True

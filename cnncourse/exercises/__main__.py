@@ -560,6 +560,7 @@ def _grade(notebooks: list[Path], execute: bool, csv_path: Path | None, timeout:
         print(_clean(error), file=sys.stderr)
         return 2
     hide = [Path(os.path.abspath(csv_path)).parent] if csv_path else []
+    hide += sorted({Path(os.path.abspath(path)).parent for path in notebooks})  # every classmate's folder too
     grader = Grader(execute=execute, timeout=timeout, memory_mb=memory_mb, sandbox=sandbox,
                     seed=secrets.randbelow(2**31) if seed is None else seed, max_bytes=max_mb * 1024 * 1024, hide=hide)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
