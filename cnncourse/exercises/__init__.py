@@ -57,21 +57,21 @@ _LOADED = False
 CHECK_SECONDS = 60  # default time limit of one check(); an endless loop fails instead of hanging
 
 
-class _OutOfTime(BaseException):
+class OutOfTime(BaseException):
     """Raised inside a candidate by the alarm of ``_time_limit`` (a BaseException, so a bare ``except Exception`` in
     the student's code cannot swallow it)."""
 
 
 @contextlib.contextmanager
 def _time_limit(seconds):
-    """Interrupt the block after ``seconds`` with ``_OutOfTime``, where a POSIX alarm can be used (the main thread)."""
+    """Interrupt the block after ``seconds`` with ``OutOfTime``, where a POSIX alarm can be used (the main thread)."""
     usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
         yield
         return
 
     def ring(signum, frame):
-        raise _OutOfTime()
+        raise OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, ring)
     signal.setitimer(signal.ITIMER_REAL, float(seconds))
@@ -139,6 +139,12 @@ def restore_registry(snapshot: dict[str, Exercise]) -> None:
 _GRADING_SEED: int | None = None  # set by the grader (and, from the environment, inside its sandbox)
 
 
+def set_grading_seed(seed: int | None) -> None:
+    """Set the grading run's secret seed that :func:`grading_rng` draws from (``None`` clears it)."""
+    global _GRADING_SEED
+    _GRADING_SEED = None if seed is None else int(seed)
+
+
 def _grading_seed() -> int | None:
     import os
 
@@ -190,7 +196,7 @@ def check(name: str, candidate, timeout: float | None = CHECK_SECONDS) -> bool:
                 _REGISTRY[name].checker(candidate)
     except ExerciseFailed:
         raise
-    except _OutOfTime:
+    except OutOfTime:
         raise ExerciseFailed(
             f"{name}: your answer was still running after {timeout:g} s; look for an endless loop."
         ) from None

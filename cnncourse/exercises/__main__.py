@@ -429,7 +429,7 @@ class Grader:
         """Replay the sandbox's records through the checkers loaded here; one result per ``check`` call."""
         import cnncourse.exercises as registry
 
-        registry._GRADING_SEED = self.seed
+        registry.set_grading_seed(self.seed)
         try:
             pool: dict[str, list[dict]] = {}
             for record in records:
@@ -459,7 +459,7 @@ class Grader:
                     results.append((name, False, _first_line(failure)))
             return results
         finally:
-            registry._GRADING_SEED = None
+            registry.set_grading_seed(None)
 
 
 def _last_line(path: Path) -> str:

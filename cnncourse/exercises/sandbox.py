@@ -234,9 +234,9 @@ class Recorder:
         try:
             result = self._function(*args, **kwargs)
         except BaseException as error:
-            from . import _OutOfTime
+            from . import OutOfTime
 
-            if isinstance(error, _OutOfTime):
+            if isinstance(error, OutOfTime):
                 entry["timeout"] = True
             else:
                 base = next((kind.__name__ for kind in type(error).__mro__
@@ -302,9 +302,9 @@ def record_check(name: str, candidate, run_check, directory: str | os.PathLike) 
     try:
         run_check(target)
     except BaseException as error:
-        from . import _OutOfTime
+        from . import OutOfTime
 
-        if isinstance(error, _OutOfTime):
+        if isinstance(error, OutOfTime):
             record["stopped"] = "timeout"
         raise
     finally:
@@ -438,11 +438,11 @@ class Replay:
         self._stopped = record.get("stopped")
 
     def __call__(self, *args, **kwargs):
-        from . import _OutOfTime
+        from . import OutOfTime
 
         if self._next >= len(self._calls):
             if self._stopped == "timeout":
-                raise _OutOfTime()
+                raise OutOfTime()
             raise MalformedRecord("the record stops before the checker's last call")
         call = self._calls[self._next]
         self._next += 1
@@ -484,7 +484,7 @@ class Replay:
             except Exception:
                 raise MalformedRecord("the record's model weights do not fit the model the checker gives") from None
         if call.get("timeout") is True:
-            raise _OutOfTime()
+            raise OutOfTime()
         if "raised" in call:
             raised = call["raised"]
             raise _exception_class(raised)(raised["message"])
