@@ -389,7 +389,8 @@ def test_the_deadline_holds_within_reads(no_env, server_kwargs):
 
 
 _CHILD = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a child of a background job inherits SIGINT ignored
 from cnncourse import data
 data.download(sys.argv[1], sys.argv[2], timeout=30, deadline=60)
 """
