@@ -55,3 +55,16 @@ def draw_grid(axis, values, title, windows=(), cmap="Greys", fmt="{:g}", vmin=No
         axis.add_patch(Rectangle((col - 0.45, row - 0.45), width - 0.1, height - 0.1, fill=False,
                                  edgecolor=colour[0] if colour else "tab:orange", linewidth=3))
     axis.set_title(title, fontsize=11)
+
+
+def glue(name: str, value, display: bool = False):
+    """Store ``value`` under ``name`` for the prose (MyST-NB's ``{glue:text}`name:.3f```), printing nothing.
+
+    A NumPy scalar is stored as the Python number it holds: NumPy 2 writes ``np.float64(0.5)`` as
+    its text, which MyST-NB cannot format as a number.
+    """
+    from myst_nb import glue as myst_glue
+
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    return myst_glue(name, value, display=display)
