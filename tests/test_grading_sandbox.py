@@ -388,3 +388,17 @@ def test_notebooks_that_used_to_empty_the_csv_each_get_their_row(tmp_path):
     assert [status for status, _, _ in outcome["digits"]] == ["malformed"]
     assert outcome["surrogate"][0][:2] == ("graded", "0") and "\\ud800" in outcome["surrogate"][0][2]
     assert [passed for _, passed, _ in outcome["good"]] == ["1", "1"]
+
+
+def test_kept_folders_under_tmp_are_shown_over_the_fresh_tmp(tmp_path):
+    """A checkout (its venv and package) under /tmp must stay visible inside the sandbox's fresh /tmp."""
+    from cnncourse.exercises.sandbox import sandbox_command
+
+    kept = (tmp_path / "checkout" / ".venv").resolve()
+    kept.mkdir(parents=True)
+    arguments = sandbox_command("bwrap", tmp_path / "scratch", ["true"], hide=[tmp_path / "checkout"], keep=[kept])
+    if not str(kept).startswith("/tmp/"):
+        pytest.skip(f"pytest's tmp_path {kept} is not under /tmp here")
+    triples = [arguments[i:i + 3] for i in range(len(arguments) - 2)]
+    assert ["--ro-bind", str(kept), str(kept)] in triples
+    assert arguments.index("--tmpfs") < triples.index(["--ro-bind", str(kept), str(kept)])

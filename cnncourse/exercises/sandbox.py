@@ -549,7 +549,7 @@ def sandbox_command(program: str, scratch: Path, command: list[str], hide: list[
         hidden.append(folder)
         arguments += ["--tmpfs", str(folder)]
     for folder in sorted({Path(os.path.realpath(p)) for p in keep}, key=lambda p: len(p.parts)):
-        if folder.exists() and any(_under(folder, h) for h in hidden):
-            arguments += ["--ro-bind", str(folder), str(folder)]
+        if folder.exists() and (_under(folder, Path("/tmp")) or any(_under(folder, h) for h in hidden)):
+            arguments += ["--ro-bind", str(folder), str(folder)]  # shown again over the fresh /tmp or a hidden folder
     arguments += ["--bind", str(scratch), "/tmp/work", "--chdir", "/tmp/work", "--setenv", "HOME", "/tmp/work", "--"]
     return arguments + command
