@@ -6,7 +6,7 @@ notebook of their own: ``from cnncourse.exercises import check``, then ``check(.
 
 import numpy as np
 
-from . import ExerciseFailed, call_candidate, register
+from . import ExerciseFailed, call_candidate, grading_rng, register
 
 CHAPTER = "01_background"
 
@@ -46,7 +46,10 @@ def _weights(image_size, kernel_size):
 
 @register("background_weight_sharing", CHAPTER, "weights of a shared k x k kernel, a locally connected layer and a dense layer on an n x n image")
 def _check_weight_sharing(candidate):
-    for image_size, kernel_size in ((28, 3), (5, 3), (10, 1), (64, 5), (7, 7)):
+    rng = grading_rng(1)
+    drawn_size = int(rng.integers(8, 100))
+    drawn = (drawn_size, int(rng.integers(1, 8)))  # drawn from the grading seed: no table of answers
+    for image_size, kernel_size in ((28, 3), (5, 3), (10, 1), (64, 5), (7, 7), drawn):
         what = f"weight_counts({image_size}, {kernel_size})"
         received = call_candidate(candidate, image_size, kernel_size, what=what)
         expected = _weights(image_size, kernel_size)
@@ -70,7 +73,9 @@ def _needed(width, kernel_size):
 
 @register("background_stack_depth", CHAPTER, "stacked k x k convolutions (stride 1) needed to see a region `width` pixels wide")
 def _check_convolutions_needed(candidate):
-    for width, kernel_size in ((3, 3), (5, 3), (24, 3), (25, 3), (26, 5), (2, 3), (100, 7)):
+    rng = grading_rng(11)
+    drawn = (int(rng.integers(2, 300)), int(rng.integers(2, 10)))  # drawn from the grading seed: no table of answers
+    for width, kernel_size in ((3, 3), (5, 3), (24, 3), (25, 3), (26, 5), (2, 3), (100, 7), drawn):
         what = f"convolutions_needed({width}, {kernel_size})"
         received = call_candidate(candidate, width, kernel_size, what=what)
         expected = _needed(width, kernel_size)

@@ -6,15 +6,21 @@ which the tests compare with Keras step by step, and NumPy's eigenvalues.
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, is_close, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
 CHAPTER = "07_optimizers"
 
 
 def _gradients(steps, size, seed):
-    """A fixed sequence of ``steps`` gradients of shape ``(size,)``, some small, some large."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(0, 1, size) * rng.choice([0.1, 1.0, 10.0]) for _ in range(steps)]
+    """A sequence of ``steps`` gradients of shape ``(size,)``, some small, some large (drawn from the grading seed)."""
+    rng = grading_rng(seed)
+    # |g| >= 0.1 of its scale: where |g| is near Adam's epsilon, Keras's and the paper's placements of epsilon differ
+    # by much of a step, and a correct answer in either convention must pass.
+    gradients = []
+    for _ in range(steps):
+        magnitude = np.maximum(np.abs(rng.normal(0, 1, size)), 0.1)
+        gradients.append(np.copysign(magnitude, rng.choice([-1.0, 1.0], size)) * rng.choice([0.1, 1.0, 10.0]))
+    return gradients
 
 
 def _as_tuple(received, what, names):
@@ -79,9 +85,10 @@ def _check_adam_step(candidate):
 
 @register("max_stable_learning_rate", CHAPTER, "largest stable gradient-descent step 2 / lambda_max of a Hessian")
 def _check_max_stable_learning_rate(candidate):
-    rng = np.random.default_rng(13)
+    rng = grading_rng(13)
     basis = np.linalg.qr(rng.normal(size=(3, 3)))[0]
-    cases = [np.diag([2.0, 10.0]), np.array([[10.67, 4.0], [4.0, 2.0]]), basis @ np.diag([0.5, 3.0, 40.0]) @ basis.T]
+    eigenvalues = np.array([rng.uniform(0.2, 1.0), rng.uniform(2.0, 5.0), rng.uniform(10.0, 60.0)])  # drawn: no table
+    cases = [np.diag([2.0, 10.0]), np.array([[10.67, 4.0], [4.0, 2.0]]), basis @ np.diag(eigenvalues) @ basis.T]
     for hessian in cases:
         expected = 2 / np.linalg.eigvalsh(hessian).max()
         what = f"max_stable_learning_rate(hessian of shape {hessian.shape}, eigenvalues {np.round(np.linalg.eigvalsh(hessian), 3).tolist()})"
@@ -105,7 +112,10 @@ def _quadratic_problems():
     """``(name, loss, gradient, start, high, hessian)``: the chapter's line fit and a rotated quadratic.
 
     The line fit's 64 points come from ``default_rng(0)`` exactly as in the chapter (fixed,
-    independent of any seed offset); ``high`` is a learning rate at which GD diverges.
+    independent of any seed offset and of the grading seed: it is the chapter's own problem,
+    whose answer the chapter shows); the quadratic, its eigenvalues, rotation and start are
+    drawn from the grading seed, so a table of answers cannot pass. ``high`` is a learning
+    rate at which GD diverges.
     """
     rng = np.random.default_rng(0)
     x_points = rng.uniform(0, 4, 64)
@@ -120,9 +130,15 @@ def _quadratic_problems():
 
     line_hessian = 2 * np.array([[np.mean(x_points**2), np.mean(x_points)], [np.mean(x_points), 1.0]])
     yield "the line fit", line_loss, line_gradient, np.array([-1.0, 4.0]), 0.2, line_hessian
-    basis = np.linalg.qr(np.random.default_rng(17).normal(size=(3, 3)))[0]
-    hessian = basis @ np.diag([0.5, 2.0, 8.0]) @ basis.T
-    minimum = np.array([1.0, -2.0, 0.5])
+    rng = grading_rng(17)
+    basis = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    # lambda_max in [7, 12], so that high = 0.3 > 2 / lambda_max diverges; the others well below it.
+    eigenvalues = np.array([rng.uniform(0.3, 1.0), rng.uniform(1.5, 4.0), rng.uniform(7.0, 12.0)])
+    hessian = basis @ np.diag(eigenvalues) @ basis.T
+    minimum = np.round(rng.uniform(-2.0, 2.0, 3), 2)
+    # The start's error has 1 to 3 units along every eigenvector, the steep one included: without a share
+    # there, no number of steps could show GD diverge, and no measurement could find 2 / lambda_max.
+    start = minimum + basis @ (rng.uniform(1.0, 3.0, 3) * rng.choice([-1.0, 1.0], 3))
 
     def bowl_loss(theta):
         return float(0.5 * (theta - minimum) @ hessian @ (theta - minimum))
@@ -130,7 +146,8 @@ def _quadratic_problems():
     def bowl_gradient(theta):
         return hessian @ (theta - minimum)
 
-    yield "a 3-D quadratic with eigenvalues 0.5, 2, 8", bowl_loss, bowl_gradient, np.array([3.0, 1.0, -1.0]), 0.3, hessian
+    name = "a 3-D quadratic with eigenvalues " + ", ".join(f"{value:.3g}" for value in eigenvalues)
+    yield name, bowl_loss, bowl_gradient, start, 0.3, hessian
 
 
 @register("measured_max_lr", CHAPTER, "measure the largest stable learning rate of GD by experiment (a number, ~2 / lambda_max)")

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, is_close, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
 CHAPTER = "07b_training_deeper"
 
@@ -18,7 +18,7 @@ _BATCHNORM_SHAPES = ((6, 3), (4, 5, 5, 2), (2, 3, 4, 4))
 
 def _batchnorm_case(shape, seed):
     """``x`` with a different mean and scale per channel, ``gamma``, ``beta`` and ``dy``."""
-    rng = np.random.default_rng(seed)
+    rng = grading_rng(seed)
     channels = shape[-1]
     x = rng.normal(size=shape) * rng.uniform(0.5, 3.0, channels) + rng.uniform(-2.0, 2.0, channels)
     return x, rng.uniform(0.5, 2.0, channels), rng.normal(size=channels), rng.normal(size=shape)
@@ -87,10 +87,11 @@ def _check_batchnorm_backward(candidate):
 
 @register("inverted_dropout", CHAPTER, "inverted dropout in training: keep where uniform >= rate, scale by 1 / (1 - rate)")
 def _check_inverted_dropout(candidate):
-    rng = np.random.default_rng(90)
+    rng = grading_rng(90)
     for rate, shape in ((0.5, (4, 6)), (0.2, (2, 5, 5, 3)), (0.0, (3, 4)), (0.9, (10, 10))):
         x = rng.normal(size=shape)
         uniform = rng.random(shape)  # the random draws, given so that the mask is known
+        uniform.flat[:2] = (rate / 2, (1 + rate) / 2)  # one value dropped and one kept whatever the draw: mistakes show
         what = f"inverted_dropout(x of shape {shape}, rate={rate}, uniform)"
         received = call_candidate(candidate, x, rate, uniform, what=what)
         keep = uniform >= rate
@@ -111,10 +112,14 @@ def _check_inverted_dropout(candidate):
 def _check_cosine_warmup_lr(candidate):
     from ..scratch import CosineDecay
 
+    rng = grading_rng(91)
     settings = (
         dict(initial_learning_rate=0.1, decay_steps=100, alpha=0.0, warmup_target=None, warmup_steps=0),
         dict(initial_learning_rate=0.0, decay_steps=50, alpha=0.1, warmup_target=0.01, warmup_steps=10),
         dict(initial_learning_rate=1e-4, decay_steps=20, alpha=0.0, warmup_target=1e-3, warmup_steps=5),
+        dict(initial_learning_rate=round(float(rng.uniform(1e-4, 1e-3)), 6), decay_steps=int(rng.integers(20, 200)),
+             alpha=round(float(rng.uniform(0.0, 0.3)), 3), warmup_target=round(float(rng.uniform(2e-3, 2e-2)), 5),
+             warmup_steps=int(rng.integers(2, 30))),  # drawn from the grading seed: no table of answers
     )
     for options in settings:
         schedule = CosineDecay(**options)
@@ -145,7 +150,9 @@ def _check_cosine_warmup_lr(candidate):
 
 @register("he_normal_std", CHAPTER, "He's standard deviation sqrt(2 / fan_in) for a conv kernel (kh, kw, c_in, c_out)")
 def _check_he_normal_std(candidate):
-    for shape in ((3, 3, 1, 32), (3, 3, 32, 64), (5, 5, 3, 8), (1, 1, 64, 16), (7, 3, 2, 5)):
+    rng = grading_rng(92)
+    drawn = (int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 129)), int(rng.integers(1, 129)))
+    for shape in ((3, 3, 1, 32), (3, 3, 32, 64), (5, 5, 3, 8), (1, 1, 64, 16), (7, 3, 2, 5), drawn):
         kh, kw, c_in, c_out = shape
         expected = math.sqrt(2.0 / (kh * kw * c_in))
         what = f"he_normal_std(kernel_shape={shape})"

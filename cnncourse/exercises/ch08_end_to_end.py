@@ -2,18 +2,20 @@
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, register
 
 CHAPTER = "08_end_to_end"
 
 
 @register("sensitivity_specificity", CHAPTER, "sensitivity and specificity from a 2x2 confusion matrix [[TN, FP], [FN, TP]]")
 def _check_sensitivity_specificity(candidate):
+    drawn = grading_rng(81).integers(1, 400, 4).tolist()  # a matrix drawn from the grading seed: no table of answers
     cases = (
         [[3, 1], [2, 4]],  # sensitivity 4/6, specificity 3/4
         [[200, 34], [10, 380]],
         [[0, 5], [0, 7]],  # a "model" that calls everything positive
         [[9, 0], [1, 0]],  # one that calls everything negative
+        [drawn[:2], drawn[2:]],
     )
     for matrix in cases:
         (tn, fp), (fn, tp) = matrix
@@ -40,7 +42,7 @@ def _youden(labels, scores, threshold):
 
 @register("threshold_on_validation", CHAPTER, "the threshold that maximises Youden's J on validation data")
 def _check_threshold_on_validation(candidate):
-    rng = np.random.default_rng(8)
+    rng = grading_rng(8)
     for n, shift in ((40, 0.3), (300, 0.5), (524, 0.8)):
         labels = rng.integers(0, 2, n)
         labels[:2] = (0, 1)
@@ -63,7 +65,9 @@ def _check_threshold_on_validation(candidate):
 
 @register("ppv_at_prevalence", CHAPTER, "positive predictive value from sensitivity, specificity and prevalence (Bayes)")
 def _check_ppv_at_prevalence(candidate):
-    for sensitivity, specificity, prevalence in ((0.95, 0.80, 0.74), (0.95, 0.80, 0.625), (0.9, 0.9, 0.01), (1.0, 0.5, 0.5)):
+    drawn = tuple(round(float(value), 3) for value in grading_rng(82).uniform((0.5, 0.5, 0.01), (1.0, 1.0, 0.99)))
+    for sensitivity, specificity, prevalence in ((0.95, 0.80, 0.74), (0.95, 0.80, 0.625), (0.9, 0.9, 0.01), (1.0, 0.5, 0.5),
+                                                 drawn):
         expected = sensitivity * prevalence / (sensitivity * prevalence + (1 - specificity) * (1 - prevalence))
         received = call_candidate(
             candidate, sensitivity, specificity, prevalence,
@@ -77,10 +81,13 @@ def _paired_cases():
     """(auc_without, auc_with) pairs: validation AUCs per seed, paired by seed (the same subset and start)."""
     without = np.array([0.985, 0.983, 0.986])
     strong_seed_effect = np.array([0.95, 0.97, 0.99, 0.96, 0.98])  # seeds differ more than the variants do
+    rng = grading_rng(83)  # one pair drawn from the grading seed: no table of answers
+    drawn = np.round(rng.uniform(0.90, 0.99, 6), 4)
     return (
         (without, without + np.array([-0.001, -0.0012, -0.0009])),
         (np.array([0.990, 0.970, 0.980, 0.985]), np.array([0.991, 0.975, 0.990, 0.980])),
         (strong_seed_effect, strong_seed_effect + np.array([0.002, 0.001, 0.003, 0.002, 0.001])),
+        (drawn, np.round(drawn + rng.normal(0.003, 0.004, 6), 4)),
     )
 
 

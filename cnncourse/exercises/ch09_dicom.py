@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, register
 
 CHAPTER = "09_dicom"
 
@@ -36,6 +36,9 @@ def check_window(candidate) -> None:
         (np.linspace(-1200, 2000, 12).reshape(3, 4), 400.0, 1800.0, "a bone window (400, 1800) on a 3×4 array"),
         (np.array([[0, 100], [2000, 4095]], dtype=np.int16), 2047.0, 4096.0, "int16 values, window (2047, 4096)"),
     ]
+    rng = grading_rng(9)  # a case drawn from the grading seed: no table of answers
+    center, width = float(rng.integers(-800, 800)), float(rng.integers(2, 2000))
+    cases.append((np.round(rng.uniform(-1200, 2000, (3, 5)), 1), center, width, f"a window ({center:g}, {width:g})"))
     for values, center, width, what in cases:
         received = call_candidate(candidate, values.copy(), center, width, what="your apply_window")
         received_array = np.asarray(received)
@@ -61,6 +64,9 @@ def check_hounsfield(candidate) -> None:
         (np.array([0, 1, 400, 4095], dtype=np.uint16), 2.5, -100.5, "slope 2.5, intercept -100.5"),
         (np.array([65535, 0], dtype=np.uint16), 1, -1024, "the largest uint16 value, 65535"),
     ]
+    rng = grading_rng(19)  # a case drawn from the grading seed: no table of answers
+    slope, intercept = round(float(rng.uniform(0.5, 3.0)), 2), float(rng.integers(-2048, 0))
+    cases.append((rng.integers(0, 65536, 6).astype(np.uint16), slope, intercept, f"slope {slope}, intercept {intercept:g}"))
     for stored, slope, intercept, what in cases:
         original = stored.copy()
         try:
@@ -88,6 +94,7 @@ def check_hounsfield(candidate) -> None:
 def check_monochrome1(candidate) -> None:
     """``candidate(image, photometric)``: 1 − image for MONOCHROME1, unchanged for MONOCHROME2, else ValueError."""
     image = np.array([[0.0, 0.25], [0.5, 1.0]], dtype=np.float32)
+    image = np.concatenate([image, grading_rng(29).random((2, 3)).astype(np.float32)], axis=1)  # drawn: no table
     for photometric, expected in (("MONOCHROME1", 1.0 - image), ("MONOCHROME2", image)):
         original = image.copy()
         received = call_candidate(candidate, image, photometric, what=f"your brighter_is_denser(image, {photometric!r})")
@@ -119,8 +126,10 @@ def check_center_crop(candidate) -> None:
     """``candidate(image)`` must return image[top:top+s, left:left+s] with s = min(H, W)."""
     from cnncourse.dicom import center_square_crop
 
-    for shape in ((5, 8), (9, 4), (6, 6), (7, 10), (1955, 1841)):
-        image = np.arange(shape[0] * shape[1]).reshape(shape)
+    rng = grading_rng(39)
+    drawn = (int(rng.integers(1, 60)), int(rng.integers(1, 60)))  # drawn from the grading seed: no table of answers
+    for shape in ((5, 8), (9, 4), (6, 6), (7, 10), (1955, 1841), drawn):
+        image = np.arange(shape[0] * shape[1]).reshape(shape) + int(rng.integers(0, 1000))
         expected = center_square_crop(image).copy()  # before the candidate runs, on its own copy
         given = image.copy()
         received = call_candidate(candidate, given, what=f"your center_square_crop on shape {shape}")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import ExerciseFailed, assert_close, call_candidate, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, register
 
 CHAPTER = "11_faq"
 
@@ -27,6 +27,8 @@ def _as_number(received, what):
 
 @register("faq_dilated_receptive_field", CHAPTER, "receptive field in pixels of a chain of (kernel_size, stride, dilation) layers")
 def _check_dilated_receptive_field(candidate):
+    rng = grading_rng(111)
+    drawn = [(int(rng.integers(1, 8)), int(rng.integers(1, 3)), int(rng.integers(1, 5))) for _ in range(int(rng.integers(2, 6)))]
     cases = (
         [(3, 1, 1)],
         [(3, 1, 2)],  # a 3 x 3 kernel with its taps 2 apart spans 5 pixels
@@ -35,6 +37,7 @@ def _check_dilated_receptive_field(candidate):
         [(3, 1, 1), (2, 2, 1), (3, 1, 2)],
         [(7, 2, 1), (3, 2, 3), (3, 1, 1)],
         [(1, 1, 5)],  # a 1 x 1 kernel has one tap, whatever the dilation
+        drawn,  # a chain drawn from the grading seed: no table of answers
     )
     for layers in cases:
         what = f"dilated_receptive_field({layers})"
@@ -53,7 +56,7 @@ def _check_dilated_receptive_field(candidate):
 
 @register("faq_dead_unit_fraction", CHAPTER, "fraction of ReLU units whose output is 0 for every input (N, U)")
 def _check_dead_unit_fraction(candidate):
-    rng = np.random.default_rng(11)
+    rng = grading_rng(11)
     alive = np.maximum(rng.normal(size=(50, 8)), 0.0)
     cases = [np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])]
     partly = alive.copy()
@@ -79,7 +82,7 @@ def _reference_dice(predicted, truth):
 
 @register("faq_dice_score", CHAPTER, "Dice overlap 2|A∩B|/(|A|+|B|) of two boolean masks; 1.0 when both are empty")
 def _check_dice_score(candidate):
-    rng = np.random.default_rng(12)
+    rng = grading_rng(12)
     truth = np.zeros((28, 28), bool)
     truth[10:14, 5:9] = True
     shifted = np.roll(truth, 2, axis=1)
@@ -105,7 +108,7 @@ def _reference_standardise(train, images):
 
 @register("faq_standardise_pixels", CHAPTER, "standardise (N, D) images with each pixel's mean and sd over the training images")
 def _check_standardise_pixels(candidate):
-    rng = np.random.default_rng(14)
+    rng = grading_rng(14)
     train = rng.uniform(0.2, 0.9, (40, 6)) * np.linspace(0.5, 1.5, 6)
     constant = train.copy()
     constant[:, 2] = 0.5  # a pixel with the same value in every training image: its sd is 0
@@ -143,7 +146,7 @@ def _auc(labels, scores):
 
 def _flip_cases():
     """Images (N, 8, 8, 1) with a bright spot on the left (label 1) or the right (label 0), and three scorers."""
-    rng = np.random.default_rng(16)
+    rng = grading_rng(16)
     labels = np.tile([0, 1], 20)
     images = rng.uniform(0.0, 0.3, (40, 8, 8, 1))
     for index, label in enumerate(labels):

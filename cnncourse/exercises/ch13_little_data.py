@@ -60,7 +60,10 @@ def _hanley_mcneil(auc, n_positive, n_negative):
 
 @register("little_data_auc_se", CHAPTER, "Hanley and McNeil's standard error of an AUC (auc, n_positive, n_negative)")
 def _check_auc_se(candidate):
-    for auc, n_positive, n_negative in ((0.85, 57, 21), (0.85, 114, 42), (0.9, 399, 147), (0.7, 10, 30), (0.5, 50, 50)):
+    rng = grading_rng(31)
+    drawn = (round(float(rng.uniform(0.55, 0.98)), 3), int(rng.integers(5, 500)), int(rng.integers(5, 500)))  # no table
+    for auc, n_positive, n_negative in ((0.85, 57, 21), (0.85, 114, 42), (0.9, 399, 147), (0.7, 10, 30), (0.5, 50, 50),
+                                        drawn):
         what = f"auc_standard_error({auc}, {n_positive}, {n_negative})"
         received = call_candidate(candidate, auc, n_positive, n_negative, what=what)
         expected = _hanley_mcneil(auc, n_positive, n_negative)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..cost import conv_macs
 from ..experiments.volumes import volume_views
-from . import ExerciseFailed, assert_close, call_candidate, is_close, register
+from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
 CHAPTER = "15_volumes"
 
@@ -24,7 +24,7 @@ def _conv3d_valid(volume, kernel):
 def _volumes():
     """``(volume, kernel)``: a tiny integer case, then rectangular kernels on odd-sized random volumes."""
     yield np.arange(27, dtype=float).reshape(3, 3, 3), np.array([[[1, 0], [0, 0]], [[0, 0], [0, -1]]], float)
-    rng = np.random.default_rng(15)
+    rng = grading_rng(15)
     for shape, kernel_shape in (((5, 6, 7), (3, 3, 3)), ((4, 5, 6), (2, 3, 1)), ((6, 4, 5), (3, 1, 2))):
         yield rng.normal(size=shape), rng.normal(size=kernel_shape)
 
@@ -49,8 +49,11 @@ def _check_conv3d_single(candidate):
 
 @register("conv3d_macs", CHAPTER, "multiply-adds of a Conv3D layer (stride 1) for one volume")
 def _check_conv3d_macs(candidate):
+    rng = grading_rng(151)
+    drawn = (tuple(int(n) for n in rng.integers(6, 40, 3)) + (int(rng.integers(1, 33)),), int(rng.integers(1, 65)),
+             int(rng.integers(1, 6)), str(rng.choice(["same", "valid"])))  # drawn from the grading seed: no table
     cases = (((28, 28, 28, 1), 8, 3, "same"), ((14, 14, 14, 8), 16, 3, "same"), ((28, 28, 28, 1), 8, 3, "valid"),
-             ((10, 12, 9, 3), 5, 2, "valid"), ((7, 7, 7, 16), 32, 1, "same"))
+             ((10, 12, 9, 3), 5, 2, "valid"), ((7, 7, 7, 16), 32, 1, "same"), drawn)
     for input_shape, filters, kernel_size, padding in cases:
         what = f"conv3d_macs({input_shape}, filters={filters}, kernel_size={kernel_size}, padding={padding!r})"
         received = call_candidate(candidate, input_shape, filters, kernel_size, padding, what=what)
@@ -76,7 +79,7 @@ def _check_conv3d_macs(candidate):
 
 @register("orthogonal_slices", CHAPTER, "the three middle orthogonal slices of a volume as three channels")
 def _check_orthogonal_slices(candidate):
-    rng = np.random.default_rng(16)
+    rng = grading_rng(16)
     for size in (5, 6, 28):
         volume = rng.integers(0, 256, size=(size,) * 3).astype(np.float64)
         what = f"orthogonal_slices(volume {volume.shape})"
