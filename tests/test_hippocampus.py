@@ -325,6 +325,20 @@ def test_settings_are_checked():
         train_unet([], epochs_total=3)
     with pytest.raises(ValueError, match="loss must be one of"):
         train_unet([], loss="mae")
+    with pytest.raises(ValueError, match="empty_slices must be a fraction"):
+        train_unet([], empty_slices=1.5)
+
+
+@pytest.mark.slow
+def test_empty_slices_keeps_the_slices_that_show_hippocampus(tmp_path):
+    from cnncourse.experiments.hippocampus import train_unet
+
+    volumes = hippocampus.read_all(make_task(tmp_path, n=3, shape=(8, 20, 12)))  # labels on slices 1-4 of 8
+    small = {"filters": 2, "depth": 1, "epochs": 1, "batch_size": 8}
+    _, everything = train_unet(volumes, **small)
+    _, only_labelled = train_unet(volumes, empty_slices=0.0, **small)
+    assert everything["slices"] == 8 * len(volumes)
+    assert only_labelled["slices"] == 4 * len(volumes)
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ HIPPOCAMPUS_DEFAULTS = {
     "shape": (56, 40),        # every slice centred in this; it holds every label of the 260 volumes (in-plane up to 59 × 47)
     "axis": 0,                # slices cut across the first axis
     "context": 1,             # neighbouring slices on each side, as extra channels
+    "empty_slices": 1.0,      # the fraction of training slices without hippocampus that are kept (drawn once per run)
     "filters": 8,
     "depth": 3,
     "epochs": 6,
@@ -46,6 +47,8 @@ def _settings(overrides) -> dict:
     settings = {**HIPPOCAMPUS_DEFAULTS, **overrides}
     if settings["schedule"] not in ("cosine", "constant"):
         raise ValueError(f"schedule must be 'cosine' or 'constant', got {settings['schedule']!r}")
+    if not 0.0 <= float(settings["empty_slices"]) <= 1.0:
+        raise ValueError(f"empty_slices must be a fraction in [0, 1], got {settings['empty_slices']!r}")
     if settings["loss"] not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {settings['loss']!r}")
     return settings
@@ -85,6 +88,10 @@ def train_unet(volumes, seed: int = 0, verbose: int = 0, **overrides):
     keras = import_keras()
     seed = set_seed(seed)
     x, y, _ = hippocampus.volumes_to_slices(volumes, settings["shape"], settings["axis"], settings["context"])
+    if settings["empty_slices"] < 1.0:  # its own stream: the batches below stay as without it
+        empty = ~(y > 0).any(axis=(1, 2))
+        dropped = empty & (np.random.default_rng([seed, 1]).random(len(y)) >= settings["empty_slices"])
+        x, y = x[~dropped], y[~dropped]
     model = unet("keras", input_shape=x.shape[1:], num_classes=3, filters=settings["filters"],
                  depth=settings["depth"], skip_connections=settings["skip_connections"], seed=seed,
                  batch_norm=settings["batch_norm"], batch_norm_momentum=settings["batch_norm_momentum"])
