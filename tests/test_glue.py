@@ -30,13 +30,7 @@ CITED = [
 # Chapters whose prose is still being converted: the bare numbers each may still hold, and
 # no others. An entry that disappears from the chapter must be removed here too, so the list
 # only shrinks (see issue 22's note for what is left).
-PENDING: dict[str, list[str]] = {
-    "chapters/08_end_to_end": [  # the test-once restructuring of 08 is still to come
-        '0.625', '0.5', '95%', '80%', '80%', '26%', '0.5', '0.5', '74%', '62.5', '0.002', '0.0001', '0.995',
-        '20%', '80%', '0.5', '60 s', '0.5', '60 s', '0.5', '74%', '62.5', '0.95', '0.80', '74%', '62.5',
-        '1%',
-    ],
-}
+PENDING: dict[str, list[str]] = {}
 
 _HIDDEN = [
     re.compile(r"\$\$.*?\$\$", re.S),                 # display maths
