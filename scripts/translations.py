@@ -194,6 +194,176 @@ def damage(english: str, translation: str) -> list[str]:
     return problems
 
 
+# --- Chinese typography, vocabulary and references ---------------------------------------------
+
+# A Chinese character or a full-width punctuation mark (、。，：；“”（）「」《》……).
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2018\u2019\u201c\u201d\u2026\u2014"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_LINK_TARGET_FULL = re.compile(r"\]\([^)\s]+\)")
+VOCABULARY = I18N / "vocabulary.yml"
+
+
+def _masked(text: str) -> str:
+    """``text`` with code, maths, roles, link targets, labels, comments and directive/option lines
+    blanked out (each character replaced by NUL, newlines kept), so positions still match ``text``."""
+    chars = list(text)
+
+    def blank(start, end):
+        for index in range(start, end):
+            if chars[index] != "\n":
+                chars[index] = "\0"
+
+    offset = 0
+    inside = None
+    for line in text.splitlines(keepends=True):  # fenced code blocks (not directives), whole
+        stripped = line.strip()
+        if inside is None:
+            match = re.match(r"^(`{3,}|~{3,})(?!\{)", stripped)
+            if match:
+                inside = match.group(1)
+                blank(offset, offset + len(line))
+        else:
+            blank(offset, offset + len(line))
+            if stripped == inside:
+                inside = None
+        offset += len(line)
+    for match in re.finditer(r"^>.*$", text, re.MULTILINE):  # quotations (the seed's own text) stay as quoted
+        blank(*match.span())
+    current = "".join(chars)
+    for pattern in (_HTML_COMMENT, _MATH_BLOCK, _MATH_INLINE, _ROLE, _CODE, _LINK_TARGET_FULL, _LABEL, _DIRECTIVE, _OPTION):
+        for match in pattern.finditer(current):
+            blank(*match.span())
+        current = "".join(chars)
+    return current
+
+
+def _cjk_breaks(masked: str) -> list[int]:
+    """Offsets of the newlines that sit between two CJK characters inside a paragraph."""
+    found = []
+    for match in re.finditer(f"(?<=[{_CJK}])\n(?=[{_CJK}])", masked):
+        line = masked[masked.rfind("\n", 0, match.start()) + 1:match.start()]
+        if not line.startswith("#"):  # a heading ends at its line
+            found.append(match.start())
+    return found
+
+
+def join_cjk_lines(text: str) -> str:
+    """``text`` with every line break between two CJK characters removed (a browser shows it as a space)."""
+    breaks = set(_cjk_breaks(_masked(text)))
+    return "".join(char for index, char in enumerate(text) if index not in breaks)
+
+
+def _half_width_parentheses(masked: str) -> list[tuple[int, int]]:
+    """Spans ``(start, end)`` of half-width parentheses that belong in Chinese: their content holds
+    Chinese, or a Chinese character stands right before ``(`` or right after ``)`` (spaces skipped)."""
+    spans = []
+    for match in re.finditer(r"\(([^()\n\0]*)\)", masked):
+        start, end = match.span()
+        before = masked[:start].rstrip(" ")[-1:]
+        after = masked[end:].lstrip(" ")[:1]
+        content = match.group(1)
+        if re.fullmatch(r"[a-z]|[0-9]{1,2}|[ivx]{1,4}|\s*\w{1,2}(\s*,\s*\w{1,2})+\s*", content.replace("\0", "x")) \
+                and not _HAN.search(content):
+            continue  # an enumerator (a), (1), (iv) or a shape (H, W): not a gloss
+        if start and re.match(r"[A-Za-z0-9_/\\^\]\0]", masked[start - 1]):
+            continue  # a function's or formula's argument: f(x), 1/(1-rate)
+        if _HAN.search(content) or _HAN.match(before or " ") or _HAN.match(after or " "):
+            spans.append((start, end))
+    return spans
+
+
+def full_width_parentheses(text: str) -> str:
+    """Half-width parentheses around or beside Chinese text made full-width, without the spaces around them."""
+    masked = _masked(text)
+    out, last = [], 0
+    for start, end in _half_width_parentheses(masked):
+        head = start
+        while head > last and text[head - 1] == " " and head - 1 > 0 and text[head - 2] != "\n":
+            head -= 1
+        tail = end
+        while tail < len(text) and text[tail] == " " and tail + 1 < len(text) and _CJK_CHAR.match(text[tail + 1]):
+            tail += 1
+        out.append(text[last:head])
+        out.append("（" + text[start + 1:end - 1].strip() + "）")
+        last = tail
+    out.append(text[last:])
+    return "".join(out)
+
+
+def typography_problems(text: str) -> list[str]:
+    """What a Chinese unit gets wrong in Chinese typography (empty when nothing)."""
+    masked = _masked(text)
+    problems = []
+    for offset in _cjk_breaks(masked):
+        problems.append(f"line break between CJK characters: {text[max(0, offset - 8):offset]!r}⏎{text[offset + 1:offset + 9]!r}")
+    for start, end in _half_width_parentheses(masked):
+        problems.append(f"half-width parentheses in Chinese text: {text[max(0, start - 6):end + 2]!r}")
+    for match in re.finditer(r"[「」『』]", masked):
+        problems.append(f"corner bracket {match.group(0)!r} (use “” and ‘’): {text[max(0, match.start() - 8):match.end() + 8]!r}")
+    for match in re.finditer(r"[\d\0] %", masked):
+        problems.append(f"space before a percent sign: {text[max(0, match.start() - 8):match.end() + 4]!r}")
+    return problems
+
+
+def bare_references(text: str) -> list[str]:
+    """``{doc}`` and ``{ref}`` roles without explicit link text that sit inside a Chinese sentence
+    (they would render the bilingual page or section title in the middle of it)."""
+    problems = []
+    for match in re.finditer(r"\{(doc|ref)\}`([^`<>]*)`", text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        if line.lstrip().startswith("|") or line.lstrip().startswith(":"):
+            continue
+        if _HAN.search(_masked(line)):
+            problems.append(f"bare {{{match.group(1)}}}`{match.group(2)}` in a Chinese sentence: give it Chinese link text")
+    return problems
+
+
+def vocabulary() -> list[dict]:
+    """The rules of ``i18n/zh/vocabulary.yml``: each a preferred term, its forbidden variants, and
+    optionally ``context`` (a regular expression that must match near the variant: the 12 characters on each
+    side, within its line) and ``except`` (one that, matching there, lets the variant stand)."""
+    if not VOCABULARY.exists():
+        return []
+    import yaml
+
+    rules = yaml.safe_load(VOCABULARY.read_text(encoding="utf-8")) or []
+    for rule in rules:
+        if not isinstance(rule, dict) or "preferred" not in rule or not rule.get("variants"):
+            raise ValueError(f"{VOCABULARY}: every rule needs 'preferred' and a list of 'variants', got {rule!r}")
+    return rules
+
+
+def vocabulary_problems(text: str, rules: list[dict]) -> list[str]:
+    """Forbidden variants of the glossary's terms in a Chinese unit (outside code and maths)."""
+    masked = _masked(text)
+    problems = []
+    for rule in rules:
+        for variant in rule["variants"]:
+            for match in re.finditer(re.escape(variant), masked):
+                line_start = masked.rfind("\n", 0, match.start()) + 1
+                line_end = masked.find("\n", match.end())
+                line_end = len(masked) if line_end < 0 else line_end
+                window = masked[max(line_start, match.start() - 12):min(line_end, match.end() + 12)]
+                if match.start() - 12 <= line_start:
+                    window = masked[line_start:min(line_end, match.end() + 12)]
+                if rule.get("context") and not re.search(rule["context"], window):
+                    continue
+                if rule.get("except") and re.search(rule["except"], window):
+                    continue
+                problems.append(f"{variant!r} is a variant of {rule['preferred']!r}: {masked[max(0, match.start() - 8):match.end() + 8]!r}")
+    return problems
+
+
+def style_problems(text: str, rules: list[dict] | None = None) -> list[str]:
+    """Typography, bare references and vocabulary problems of one Chinese unit."""
+    rules = vocabulary() if rules is None else rules
+    return typography_problems(text) + bare_references(text) + vocabulary_problems(text, rules)
+
+
 # --- status, skeleton, build ------------------------------------------------------------------
 
 
@@ -202,7 +372,8 @@ def page_status(page: str) -> dict:
     units = english_units(page)
     entries = read_translations(page)
     keys = [unit_key(unit) for unit in units]
-    translated, missing, damaged = [], [], []
+    translated, missing, damaged, style = [], [], [], []
+    rules = vocabulary()
     for index, (key, unit) in enumerate(zip(keys, units)):
         state, text = entries.get(key, ("untranslated", ""))
         if not needs_translation(unit) and key not in entries:
@@ -212,9 +383,12 @@ def page_status(page: str) -> dict:
         else:
             problems = damage(unit, text)
             (damaged.append((index, key, problems)) if problems else translated.append(index))
+            found = style_problems(text, rules)
+            if found:
+                style.append((index, key, found))
     stale = [key for key, (state, _) in entries.items() if key not in set(keys)]
     return {"page": page, "units": len(units), "translated": len(translated), "missing": missing, "stale": stale,
-            "damaged": damaged}
+            "damaged": damaged, "style": style}
 
 
 def skeleton(page: str) -> Path:
@@ -242,7 +416,7 @@ def skeleton(page: str) -> Path:
 def translate_unit(unit: str, entries: dict) -> str:
     """The unit's fresh translation, or the English itself when there is none."""
     state, text = entries.get(unit_key(unit), ("untranslated", unit))
-    return text if not state else unit
+    return join_cjk_lines(text) if not state else unit
 
 
 def translated_notebook(page: str) -> dict:
@@ -342,9 +516,11 @@ def main(argv=None) -> int:
     bad = 0
     for page in pages:
         status = page_status(page)
-        bad += len(status["missing"]) + len(status["stale"]) + len(status["damaged"])
+        style = sum(len(found) for _, _, found in status["style"])
+        bad += len(status["missing"]) + len(status["stale"]) + len(status["damaged"]) + style
         print(f"{page:32s} units {status['units']:3d}  translated {status['translated']:3d}  "
-              f"missing {len(status['missing']):3d}  stale {len(status['stale']):3d}  damaged {len(status['damaged']):3d}")
+              f"missing {len(status['missing']):3d}  stale {len(status['stale']):3d}  damaged {len(status['damaged']):3d}  "
+              f"style {style:3d}")
         if args.command == "check":
             for index, key, first in status["missing"]:
                 print(f"    missing unit {index} ({key}): {first}")
@@ -352,6 +528,9 @@ def main(argv=None) -> int:
                 print(f"    stale entry {key}")
             for index, key, problems in status["damaged"]:
                 print(f"    damaged unit {index} ({key}): {'; '.join(problems[:4])}")
+            for index, key, found in status["style"]:
+                for problem in found:
+                    print(f"    style, unit {index} ({key}): {problem}")
     return 1 if (args.command == "check" and bad) else 0
 
 
