@@ -438,10 +438,52 @@ def translated_markdown(page: str) -> str:
 TITLE = "卷积神经网络在医学影像分析中的应用"
 CAPTIONS = {"Getting started": "入门", "The course": "课程", "For instructors": "教师用书",
             "Beyond the seed: applications": "原文之外：应用"}
+# The Chinese book's author line ("作者：…") and its solution toggle's hints (sphinx-togglebutton).
+AUTHOR = "cnncourse 作者团队"
+TOGGLE_HINTS = ("点击显示", "点击隐藏")
+# The words Chinese search must find whole (jieba's user dictionary), written beside the Chinese sources.
+SEARCH_DICTIONARY = "_search/jieba_userdict.txt"
 
 
-def chinese_config(english: str) -> str:
-    """The Chinese book's ``_config.yml``: the English one with its title, language and switch changed."""
+def search_terms() -> list[str]:
+    """The Chinese words that search must know as words: every all-Chinese term of the zh glossary's
+    中文 and d2l-zh columns (split at its parentheses, commas and semicolons) and the Chinese of each
+    page's title. Without them jieba cuts 卷积神经网络 into 卷积/神经/网络 and a search for the
+    whole term finds nothing."""
+    terms = []
+
+    def add(text):
+        for part in re.split(r"[\s（）()，、,;；/：:·“”\"]+", re.sub(r"原文：", "", text)):
+            if len(part) >= 2 and all(_HAN.match(char) for char in part) and part not in terms:
+                terms.append(part)
+
+    for line in translation_path("book/glossary").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 2 or cells[1] == "中文" or set(cells[1]) <= set("-: "):
+            continue
+        add(cells[1])
+        if len(cells) > 3:
+            add(cells[3])
+    for page in toc_pages():
+        for state, text in read_translations(page).values():
+            for match in re.finditer(r"^# (.+)$", text if not state else "", re.MULTILINE):
+                add(match.group(1).split(" · ")[0])
+    return terms
+
+
+def write_search_dictionary(path: Path) -> Path:
+    """Write ``search_terms()`` as a jieba user dictionary (one word a line; jieba picks the frequency
+    that keeps each word whole) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(search_terms()) + "\n", encoding="utf-8")
+    return path
+
+
+def chinese_config(english: str, search_dictionary: Path | None = None) -> str:
+    """The Chinese book's ``_config.yml``: the English one with its title, author, language and switch
+    changed, the interface in Chinese (``book/_ext/chinese_interface.py``, the toggle's hints) and, given
+    ``search_dictionary``, Chinese search told the course's words (``html_search_options``)."""
     config, count = re.subn(r'^title: .*$', f'title: "{TITLE}"', english, count=1, flags=re.MULTILINE)
     replacements = {
         r'^(\s*)language_switch_root: .*$': r'\1language_switch_root: "../"',
@@ -453,6 +495,17 @@ def chinese_config(english: str) -> str:
         count += found
     config, found = re.subn(r'^(\s*)(bibtex_reference_style: .*)$', r'\1\2\n\1language: zh_CN', config, count=1,
                             flags=re.MULTILINE)
+    settings = [f'togglebutton_hint: "{TOGGLE_HINTS[0]}"', f'togglebutton_hint_hide: "{TOGGLE_HINTS[1]}"']
+    if search_dictionary is not None:
+        settings.append(f'html_search_options: {{dict: "{Path(search_dictionary).resolve().as_posix()}"}}')
+    config = re.sub(r'^(\s*)(language: zh_CN)$', lambda m: "\n".join([m.group(0)] + [m.group(1) + line for line in settings]),
+                    config, count=1, flags=re.MULTILINE)
+    config, authored = re.subn(r'^author: .*$', f'author: "{AUTHOR}"', config, count=1, flags=re.MULTILINE)
+    config, extended = re.subn(r'^(\s*)(language_switch: book/_ext)\s*$', r'\1\2\n\1chinese_interface: book/_ext', config,
+                               count=1, flags=re.MULTILINE)
+    if not (authored and extended):
+        raise ValueError("_config.yml: expected an author and the local extension language_switch: book/_ext, "
+                         "to derive the Chinese config from")
     if count + found != 5:
         raise ValueError("_config.yml: expected a title, sphinx.config.bibtex_reference_style and the three "
                          "language_switch_* settings, to derive the Chinese config from")
@@ -479,7 +532,9 @@ def build_tree(out: Path) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / "_config.yml").write_text(chinese_config((ROOT / "_config.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    dictionary = write_search_dictionary(out / SEARCH_DICTIONARY)
+    (out / "_config.yml").write_text(chinese_config((ROOT / "_config.yml").read_text(encoding="utf-8"), dictionary),
+                                     encoding="utf-8")
     (out / "_toc.yml").write_text(chinese_toc((ROOT / "_toc.yml").read_text(encoding="utf-8")), encoding="utf-8")
     shutil.copytree(ROOT / "book", out / "book", ignore=shutil.ignore_patterns("__pycache__", "*.md"))
     for page in toc_pages():
