@@ -6,7 +6,9 @@
 The Chinese sources are generated from the English notebooks and ``i18n/zh/``
 (``scripts/translations.py build``) into ``_build/zh/src`` and built as a second Jupyter
 Book, whose HTML is then copied to ``_build/html/zh``. Neither edition executes a notebook:
-both render the outputs stored in the English notebooks.
+both render the outputs stored in the English notebooks. The Chinese notebooks (markdown and
+code comments translated) are also refreshed under ``zh/`` (``translations.py notebooks``), where
+the Chinese pages' Colab and Binder buttons open them: commit them with the translations.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def build(strict: bool = False, clean: bool = False) -> Path:
         shutil.rmtree(zh_build, ignore_errors=True)
     flags = ["-W", "--keep-going"] if strict else ["--keep-going"]
     subprocess.run([jupyter_book(), "build", *flags, "."], cwd=ROOT, check=True)
+    translations.write_notebooks()  # zh/<page>.ipynb: what the Chinese pages' launch buttons open
     source = translations.build_tree(zh_build / "src")
     subprocess.run([jupyter_book(), "build", *flags, "--path-output", str(zh_build), str(source)], cwd=ROOT, check=True)
     target = html / "zh"

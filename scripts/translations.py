@@ -20,8 +20,11 @@ Commands (run from the repository root)::
                                                      # stale entries move to the end, marked stale
     python scripts/translations.py build OUT         # the Chinese source tree, ready for jupyter-book
     python scripts/translations.py check             # exit 1 on any missing, stale or damaged unit
+                                                     # (or comment), or a stale notebook under zh/
+    python scripts/translations.py notebooks         # regenerate the Chinese notebooks under zh/
 
-Code cells and their outputs are copied unchanged, so the Chinese notebooks never need
+Code cells and their outputs are copied unchanged but for their comments, translated in
+``i18n/zh/comments/<page>.txt`` (``scripts/translations_comments.py``), so the Chinese notebooks never need
 re-executing: nbval on the English ones covers their code. Maths, code spans, link targets,
 cross-reference targets, labels and directive lines must survive a translation intact
 (``invariants``).
@@ -41,6 +44,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "zh"
 I18N = ROOT / "i18n" / LANGUAGE
+# The Chinese notebooks, generated (``notebooks``) and committed: the Chinese pages' launch buttons open them.
+NOTEBOOKS = ROOT / LANGUAGE
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import translations_comments as comments  # noqa: E402  (the code comments: i18n/zh/comments/)
 ENTRY = re.compile(r"^<!-- unit ([0-9a-f]{12})( untranslated| stale)? -->$", re.MULTILINE)
 FENCE = re.compile(r"^(`{3,}|:{3,})")
 
@@ -426,7 +433,7 @@ def translated_notebook(page: str) -> dict:
         if cell["cell_type"] == "markdown":
             text = translate_unit("".join(cell["source"]).strip("\n"), entries)
             cell["source"] = text.splitlines(keepends=True)
-    return notebook
+    return comments.translate_notebook(notebook, comments.read_store(page))
 
 
 def translated_markdown(page: str) -> str:
@@ -506,6 +513,11 @@ def chinese_config(english: str, search_dictionary: Path | None = None) -> str:
     if not (authored and extended):
         raise ValueError("_config.yml: expected an author and the local extension language_switch: book/_ext, "
                          "to derive the Chinese config from")
+    # The launch buttons (Colab, Binder) open <path_to_book>/<page>.ipynb in the repository: the Chinese notebook.
+    config, pointed = re.subn(r'^(\s*)path_to_book: .*$', rf'\1path_to_book: "{LANGUAGE}"', config, count=1,
+                              flags=re.MULTILINE)
+    if not pointed:
+        raise ValueError("_config.yml: expected repository.path_to_book, to point the Chinese launch buttons at zh/")
     if count + found != 5:
         raise ValueError("_config.yml: expected a title, sphinx.config.bibtex_reference_style and the three "
                          "language_switch_* settings, to derive the Chinese config from")
@@ -548,11 +560,77 @@ def build_tree(out: Path) -> Path:
     return out
 
 
+def notebook_pages() -> list[str]:
+    return [page for page in toc_pages() if source_path(page).suffix == ".ipynb"]
+
+
+def chinese_notebook_text(page: str) -> str:
+    """The Chinese notebook of ``page``, as written to ``zh/<page>.ipynb`` and into the Chinese book."""
+    return json.dumps(translated_notebook(page), ensure_ascii=False, indent=1) + "\n"
+
+
+def write_notebooks() -> list[Path]:
+    """Regenerate ``zh/<page>.ipynb`` for every notebook page (and remove any other notebook there)."""
+    written = []
+    for page in notebook_pages():
+        target = NOTEBOOKS / (page + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = chinese_notebook_text(page)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
+    expected = {NOTEBOOKS / (page + ".ipynb") for page in notebook_pages()}
+    for path in NOTEBOOKS.rglob("*.ipynb") if NOTEBOOKS.exists() else []:
+        if path not in expected:
+            path.unlink()
+            written.append(path)
+    return written
+
+
+def stale_notebooks() -> list[str]:
+    """Why the committed Chinese notebooks differ from what ``notebooks`` writes (empty when fresh)."""
+    problems = []
+    for page in notebook_pages():
+        target = NOTEBOOKS / (page + ".ipynb")
+        if not target.exists():
+            problems.append(f"{target.relative_to(ROOT)} is missing")
+        elif target.read_text(encoding="utf-8") != chinese_notebook_text(page):
+            problems.append(f"{target.relative_to(ROOT)} is stale")
+    expected = {NOTEBOOKS / (page + ".ipynb") for page in notebook_pages()}
+    problems += [f"{path.relative_to(ROOT)} is no page of _toc.yml"
+                 for path in (NOTEBOOKS.rglob("*.ipynb") if NOTEBOOKS.exists() else []) if path not in expected]
+    return problems
+
+
+def comments_report(pages: list[str], verbose: bool) -> int:
+    """Print the code comments' status per notebook page; return the number of problems."""
+    bad = total = done = 0
+    for page in pages:
+        notebook = json.loads(source_path(page).read_text(encoding="utf-8")) if page in notebook_pages() else None
+        status = comments.page_status(page, notebook)
+        total, done = total + status["comments"], done + status["translated"]
+        bad += len(status["missing"]) + len(status["stale"]) + len(status["damaged"])
+        if notebook is None and not status["stale"]:
+            continue
+        print(f"{page + ' (comments)':32s} comments {status['comments']:3d}  translated {status['translated']:3d}  "
+              f"missing {len(status['missing']):3d}  stale {len(status['stale']):3d}  damaged {len(status['damaged']):3d}")
+        if verbose:
+            for key, text in status["missing"]:
+                print(f"    missing comment {key}: {text[:70]}")
+            for key in status["stale"]:
+                print(f"    stale comment entry {key}")
+            for key, problems in status["damaged"]:
+                print(f"    damaged comment {key}: {'; '.join(problems[:4])}")
+    print(f"code comments: {done} of {total} translated")
+    return bad
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status")
     commands.add_parser("check")
+    commands.add_parser("notebooks")
     make = commands.add_parser("skeleton")
     make.add_argument("pages", nargs="*")
     tree = commands.add_parser("build")
@@ -567,6 +645,16 @@ def main(argv=None) -> int:
             if page not in pages:
                 parser.error(f"page {page!r} is not in _toc.yml; pages: {', '.join(pages)}")
             print(skeleton(page).relative_to(ROOT))
+        known = comments.known_translations(pages)
+        for page in args.pages or pages:
+            notebook = json.loads(source_path(page).read_text(encoding="utf-8")) if page in notebook_pages() else None
+            path = comments.skeleton(page, notebook, known)
+            if path:
+                print(path.relative_to(ROOT))
+        return 0
+    if args.command == "notebooks":
+        for path in write_notebooks():
+            print(path.relative_to(ROOT))
         return 0
     bad = 0
     for page in pages:
@@ -586,6 +674,10 @@ def main(argv=None) -> int:
             for index, key, found in status["style"]:
                 for problem in found:
                     print(f"    style, unit {index} ({key}): {problem}")
+    bad += comments_report(pages, verbose=args.command == "check")
+    for problem in stale_notebooks():
+        bad += 1
+        print(f"    {problem}: python scripts/translations.py notebooks")
     return 1 if (args.command == "check" and bad) else 0
 
 
