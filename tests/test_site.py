@@ -76,7 +76,7 @@ def _sources() -> list[Path]:
     """Files whose change makes the built HTML stale."""
     paths = [ROOT / "_config.yml", ROOT / "_toc.yml"]
     paths += [path for path in (ROOT / "book").rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-    paths += [path for path in (ROOT / "i18n").rglob("*.md")]
+    paths += [path for path in (ROOT / "i18n").rglob("*") if path.suffix in (".md", ".txt", ".yml")]
     for entry in TOC_ENTRIES:
         paths += [ROOT / f"{entry}{suffix}" for suffix in ("", ".md", ".ipynb") if (ROOT / f"{entry}{suffix}").is_file()]
     return paths
@@ -350,6 +350,36 @@ def test_language_switch_goes_both_ways(browser, site, page):
     assert browser.execute_script("return document.documentElement.lang") == "zh-CN"
     english = _switch_target(browser)
     assert english == f"{site}/{page}.html", english
+
+
+def _launch_links(browser) -> dict[str, list[str]]:
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    return {
+        "colab": [link for link in links if link.startswith("https://colab.research.google.com/")],
+        "binder": [link for link in links if "/v2/gh/" in link],
+        "download": sorted({link for link in links if "/_sources/" in link and link.endswith(".ipynb")}),
+    }
+
+
+@pytest.mark.parametrize("edition", ["", "zh/"])
+def test_launch_buttons_open_the_notebook_of_their_edition(browser, site, html_dir, edition):
+    """Colab and Binder open the page's own edition (zh/chapters/NN.ipynb, committed, for a Chinese page);
+    the download button gives that edition's notebook, with Chinese comments on a Chinese page."""
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    owner, repo = re.search(r"^\s+url:\s*https://github\.com/([^/\s]+)/([^/\s]+?)/?\s*$", config, re.MULTILINE).groups()
+    branch = re.search(r"^\s+branch:\s*(\S+)", config, re.MULTILINE).group(1)
+    page = next(page for page in CHAPTER_PAGES if page.endswith("08_end_to_end"))
+    notebook = f"{edition}{page}.ipynb"  # the repository path a launch button must open
+    assert _open(browser, f"{site}/{edition}{page}.html") == 200
+    links = _launch_links(browser)
+    assert links["colab"] == [f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{notebook}"], links
+    assert links["binder"] and all(link.endswith(f"urlpath=lab/tree/{notebook}") for link in links["binder"]), links
+    assert (ROOT / notebook).is_file(), f"the launch buttons open {notebook}, which is not in the repository"
+    assert links["download"] == [f"{site}/{edition}_sources/{page}.ipynb"], links
+    served = (html_dir / f"{edition}_sources/{page}.ipynb").read_text(encoding="utf-8")
+    assert served == (ROOT / notebook).read_text(encoding="utf-8"), "the download differs from the notebook Colab opens"
+    fixes = re.findall(r"#\s*(\w+)：", served) if edition else re.findall(r"#\s*(fix):", served)
+    assert fixes.count("改正" if edition else "fix") == 4, f"{notebook}: the listing's four fix comments: {fixes}"
 
 
 _GLYPHS_DIFFER = r"""
