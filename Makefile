@@ -79,11 +79,13 @@ bench: $(STAMP)
 	$(BIN)/python -m cnncourse.bench $(BENCH_ARGS)
 
 # The repository URL lives in _config.yml; this rewrites every place that repeats it
-# (README badges, CITATION.cff, the instructors' guide, each chapter's setup cell):
+# (README badges, CITATION.cff, the instructors' guide, each chapter's setup cell, and so the
+# Chinese notebooks under zh/, regenerated from the chapters):
 #   make repository URL=https://github.com/OWNER/cnncourse
 repository: $(STAMP)
 	test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/OWNER/cnncourse" >&2; exit 2; }
 	$(BIN)/python scripts/set_repository.py "$(URL)"
+	$(BIN)/python scripts/translations.py notebooks
 
 clean:
 	rm -rf _build student student-zh .pytest_cache
