@@ -435,3 +435,140 @@ def test_screenshots(browser, site, html_dir):
             path = folder / f"{shot}.png"
             assert browser.save_screenshot(str(path)), f"could not save {path}"
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000, path
+
+
+# ------------------------------------------------------------------ the Chinese edition's search and interface
+
+# Issue 27: the course's terms as a Chinese reader types them (the glossary's own forms), and the
+# chapters that use each one (besides the glossary, which lists them all).
+ZH_SEARCH_TERMS = {
+    "卷积神经网络": "chapters/01_background",
+    "卷积核": "chapters/03_convolution",
+    "过拟合": "chapters/11b_overfitting",
+    "批量归一化": "chapters/07b_training_deeper",
+    "特异度": "chapters/02_core_concepts",
+    "反向传播": "chapters/05_dense",
+    "学习率": "chapters/07_optimizers",
+    "损失函数": "chapters/06_loss",
+    "感受野": "chapters/03_convolution",
+    "全连接层": "chapters/05_dense",
+}
+
+
+def _typed_search(browser, site, term: str) -> list[str]:
+    """Type ``term`` into the search box of a Chinese chapter page, press Enter, and return the pages found."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    assert _open(browser, f"{site}/zh/{CHAPTER_PAGES[0]}.html") == 200
+    button = next(b for b in browser.find_elements(By.CSS_SELECTOR, ".search-button__button") if b.is_displayed())
+    button.click()
+    deadline = time.monotonic() + 10
+    boxes = []
+    while not boxes and time.monotonic() < deadline:
+        boxes = [box for box in browser.find_elements(By.CSS_SELECTOR, "input[name='q']") if box.is_displayed()]
+        time.sleep(0.1)
+    assert boxes, "the search box did not open"
+    boxes[0].send_keys(term)
+    boxes[0].send_keys(Keys.ENTER)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "search.html" in browser.current_url and browser.execute_script("return document.readyState") == "complete":
+            done = browser.execute_script(
+                "return (typeof Search !== 'undefined' && Search.status && Search._pulse_status < 0)"
+                " ? Search.status.innerText : '';")
+            if done:
+                break
+        time.sleep(0.2)
+    results = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#search-results li a')).map(a => a.getAttribute('href'))")
+    return sorted({re.sub(r"\.html.*$", "", href).removeprefix("./") for href in results})
+
+
+@pytest.mark.parametrize("term", list(ZH_SEARCH_TERMS))
+def test_chinese_search_finds_the_course_terms(browser, site, term):
+    """Each term, typed into the Chinese site's search box, finds the glossary and a chapter that teaches it."""
+    found = _typed_search(browser, site, term)
+    print(f"{term}: {found}")
+    assert "book/glossary" in found, f"{term!r}: the glossary is not among the results {found}"
+    assert ZH_SEARCH_TERMS[term] in found, f"{term!r}: {ZH_SEARCH_TERMS[term]} is not among the results {found}"
+    assert not _console_errors(browser)
+
+
+# Interface strings the themes write in English (or in Taiwanese wording) unless the Chinese build replaces them.
+ENGLISH_INTERFACE = [
+    "Click to show", "Click to hide", "Search this book...", "Repository", "Open issue", "列印成 PDF", "Print to PDF",
+    "Toggle primary sidebar", "Toggle secondary sidebar", "Color mode", "System Settings", "Launch interactive content",
+    "Launch on Binder", "Launch on Colab", "Source repositories", "Link to this heading", "Download this page",
+    "Download source file", "Download notebook file", "Fullscreen mode", "Skip to main content", "Back to top",
+    "previous", "next", "Contents", "Main", "Page",
+]
+
+_INTERFACE_TEXT = """
+const article = document.querySelector("article.bd-article");
+const found = [];
+document.querySelectorAll("*").forEach((e) => {
+    for (const name of ["title", "aria-label", "placeholder", "alt", "data-bs-title", "data-bs-original-title", "data-toggle-hint"]) {
+        const value = e.getAttribute(name);
+        if (value && (!article || !article.contains(e) || name === "data-toggle-hint" || e.classList.contains("headerlink"))) {
+            found.push(value.trim());
+        }
+    }
+});
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if ((article && article.contains(node)) || node.parentElement.closest("script, style")) continue;
+    if (node.textContent.trim()) found.push(node.textContent.trim().replace(/\\s+/g, " "));
+}
+return found;
+"""
+
+
+def _interface(browser, url: str) -> list[str]:
+    assert _open(browser, url) == 200
+    time.sleep(0.5)  # sphinx-togglebutton sets the hints once the page has loaded
+    return browser.execute_script(_INTERFACE_TEXT)
+
+
+def test_chinese_pages_have_a_chinese_interface(browser, site, html_dir):
+    """No English interface string on a Chinese chapter page; the English page keeps its own."""
+    page = next(page for page in CHAPTER_PAGES if page.endswith("04_pooling"))
+    chinese = _interface(browser, f"{site}/zh/{page}.html")
+    left = sorted({text for text in chinese if text in ENGLISH_INTERFACE})
+    assert not left, f"English interface strings on zh/{page}.html: {left}"
+    text = " ".join(chinese)
+    assert "The cnncourse authors" not in text and "cnncourse 作者团队" in browser.page_source
+    for expected in ("点击显示", "搜索本书……", "代码仓库", "提交问题", "打印为 PDF"):
+        assert expected in text, f"{expected!r} missing from the interface of zh/{page}.html"
+    english = set(_interface(browser, f"{site}/{page}.html"))
+    for expected in ("Click to show", "Search this book...", "Repository", "Open issue", "Print to PDF"):
+        assert expected in english, f"{expected!r} missing from the English page {page}.html"
+    assert "The cnncourse authors" in browser.page_source
+
+
+def test_chinese_screenshots(browser, site, html_dir):
+    """Screenshots of the Chinese edition: a chapter's interface, an opened solution, a search result."""
+    from selenium.webdriver.common.by import By
+
+    folder = html_dir.parent / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page = next(page for page in CHAPTER_PAGES if page.endswith("04_pooling"))
+    assert _open(browser, f"{site}/zh/{page}.html") == 200
+    browser.execute_async_script(_WAIT_FOR_MATHJAX)
+    path = folder / "zh_interface.png"
+    assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000
+    box = browser.find_element(By.CSS_SELECTOR, ".solution, .admonition.dropdown")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    time.sleep(0.3)
+    path = folder / "zh_solution_closed.png"
+    assert browser.save_screenshot(str(path))
+    box.find_element(By.CSS_SELECTOR, ".admonition-title .toggle-button").click()
+    time.sleep(0.5)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", box)
+    path = folder / "zh_solution_open.png"
+    assert browser.save_screenshot(str(path))
+    found = _typed_search(browser, site, "感受野")
+    assert found
+    path = folder / "zh_search.png"
+    assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000
