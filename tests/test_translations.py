@@ -276,3 +276,8 @@ def test_the_interface_strings_are_replaced_outside_the_prose():
     assert 'rel="next"' in translated and 'placeholder="搜索本书……"' in translated
     assert ">代码仓库<" in translated and 'title="打印为 PDF"' in translated and ">下一页<" in translated
     assert "<p>Repository</p>" in translated and '<span class="nb">next</span>' in translated
+    exercise = ('<p class="admonition-title"><span class="caption-number">练习 13 </span> (带步幅的池化)</p>'
+                '<p class="admonition-title">解答<a class="reference internal" href="#ex-04-pool2d"> 练习 13 (带步幅的池化)</a></p>')
+    assert interface.translate_exercises(exercise) == (
+        '<p class="admonition-title"><span class="caption-number">习题 13</span>（带步幅的池化）</p>'
+        '<p class="admonition-title">解答<a class="reference internal" href="#ex-04-pool2d">习题 13（带步幅的池化）</a></p>')

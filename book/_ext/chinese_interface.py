@@ -70,6 +70,18 @@ _TEXT = re.compile(r"(>)(\s*)([^<>]+?)(\s*)(<)")
 _ARTICLE = re.compile(r"(<article\b.*?</article>|<pre\b.*?</pre>|<script\b.*?</script>)", re.DOTALL)
 
 
+# sphinx-exercise titles an exercise "练习 13 (title)" (its zh_CN catalogue): the book calls exercises 习题
+# (i18n/zh/vocabulary.yml) and puts full-width parentheses around Chinese.
+_EXERCISE_TITLE = re.compile(r'(<span class="caption-number">)练习 (\d+) </span> \(([^\n]*)\)(</p>)')
+_SOLUTION_LINK = re.compile(r'(<a class="reference internal" href="#[^"]*">) ?练习 (\d+) \(([^\n]*?)\)(</a></p>)')
+
+
+def translate_exercises(html: str) -> str:
+    """Exercise titles and the solutions' links to them as ``习题 13（title）``."""
+    html = _EXERCISE_TITLE.sub(r"\1习题 \2</span>（\3）\4", html)
+    return _SOLUTION_LINK.sub(r"\1习题 \2（\3）\4", html)
+
+
 def translate_interface(html: str) -> str:
     """``html`` with every standalone interface string of ``STRINGS`` in Chinese: in the values of
     title, aria-label, placeholder, alt and tooltip attributes anywhere, in element text only outside the page's article (its prose, code and outputs) and scripts."""
@@ -86,7 +98,7 @@ def _translate_pages(app, exception):
         return
     for path in Path(app.outdir).rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        translated = translate_interface(text)
+        translated = translate_exercises(translate_interface(text))
         if translated != text:
             path.write_text(translated, encoding="utf-8")
 
