@@ -28,6 +28,14 @@ Code cells and their outputs are copied unchanged but for their comments, transl
 re-executing: nbval on the English ones covers their code. Maths, code spans, link targets,
 cross-reference targets, labels and directive lines must survive a translation intact
 (``invariants``).
+
+``check`` also holds the Chinese to a house style (``style_problems``): no line break between two
+CJK characters inside a paragraph (a browser shows it as a space; the build joins such lines too),
+full-width parentheses around or beside Chinese, “” rather than 「」, ``1%`` rather than ``1 %``, no
+``{doc}``/``{ref}`` without Chinese link text inside a Chinese sentence, and none of the forbidden
+variants listed in ``i18n/zh/vocabulary.yml`` (the glossary's term instead). Quotations of the seed
+(lines starting with ``>``), code and maths are exempt. Chinese search learns the glossary's terms
+and the page titles as words (``search_terms``, a jieba user dictionary).
 """
 
 from __future__ import annotations
