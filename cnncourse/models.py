@@ -27,6 +27,20 @@ def _check_args(engine, input_shape, num_classes):
         raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
 
 
+def initializer_seeds(seed, count: int) -> list:
+    """``count`` initialiser seeds derived from ``seed``, one per weighted layer, in weight order.
+
+    ``None`` gives ``None`` for each (unseeded initialisers, drawn from Keras's global state).
+    Builders pass them to their layers' initialisers (e.g. ``GlorotUniform(seed=...)``), so a
+    seeded builder gives the same weights every time and reseeds nothing global.
+    """
+    import numpy as np
+
+    if seed is None:
+        return [None] * count
+    return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(count)]
+
+
 def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 10, seed: int | None = None,
              head: str = "flatten"):
     """The seed's CNN, built and ready for ``set_weights``.
@@ -39,7 +53,8 @@ def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 
     num_classes : int
         Width of the softmax output ``(N, num_classes)``.
     seed : int, optional
-        Seed of the weight initialisers, for reproducible models.
+        Seed of the weight initialisers, for reproducible models (one derived seed per
+        layer); nothing global is reseeded.
     head : "flatten" or "gap"
         ``"flatten"`` (the seed's) flattens the last feature maps ``(N, h, w, 64)`` to
         ``(N, h * w * 64)``; ``"gap"`` averages each map instead
@@ -66,20 +81,18 @@ def _seed_cnn_keras(input_shape, num_classes, seed, head="flatten"):
 
     keras = import_keras()
     layers = keras.layers
-
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    conv1, conv2, conv3, dense1, dense2 = (keras.initializers.GlorotUniform(seed=s) for s in initializer_seeds(seed, 5))
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
-            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=conv1),
             layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Conv2D(64, (3, 3), activation="relu", kernel_initializer=conv2),
             layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Conv2D(64, (3, 3), activation="relu", kernel_initializer=conv3),
             layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D(),
-            layers.Dense(64, activation="relu"),
-            layers.Dense(num_classes, activation="softmax"),
+            layers.Dense(64, activation="relu", kernel_initializer=dense1),
+            layers.Dense(num_classes, activation="softmax", kernel_initializer=dense2),
         ],
         name="seed_cnn" if head == "flatten" else "seed_cnn_gap",
     )
@@ -147,7 +160,8 @@ def improved_cnn(
     ----------
     input_shape : (height, width, channels); inputs are float32 ``(N, H, W, C)`` in [0, 1]
     num_classes : int >= 2, width of the softmax output ``(N, num_classes)``
-    seed : int, optional, seeds the weight initialisers and the augmentation
+    seed : int, optional, seeds the weight initialisers (one derived seed per layer), the augmentation and
+        dropout; nothing global is reseeded
     filters : tuple of ints, filters of each convolution block
     dropout : float in [0, 1), dropout rate before the output layer
     augment : bool, include ``cnncourse.augment.chest_xray_augmentation``
@@ -177,8 +191,7 @@ def improved_cnn(
 
     keras = import_keras()
     layers = keras.layers
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    seeds = initializer_seeds(seed, len(filters) + 1)  # one per conv layer and the output layer
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
@@ -186,7 +199,8 @@ def improved_cnn(
         x = chest_xray_augmentation(translation, rotation, zoom, interpolation, seed=seed)(x)
     for block, width in enumerate(filters, start=1):
         last = block == len(filters)
-        x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv")(x)
+        x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv",
+                          kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[block - 1]))(x)
         x = layers.BatchNormalization(momentum=batchnorm_momentum, synchronized=bool(synchronized_batchnorm),
                                       name=f"block{block}_bn")(x)
         x = layers.ReLU(name="last_conv_relu" if last else f"block{block}_relu")(x)
@@ -195,7 +209,8 @@ def improved_cnn(
     x = layers.GlobalAveragePooling2D(name="global_average")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
     # float32 output even under a mixed-precision policy: a float16 softmax loses small probabilities.
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]))(x)
     return keras.Model(inputs, outputs, name="improved_cnn")
 
 
@@ -461,7 +476,8 @@ def medmnist_cnn(
     ----------
     input_shape : (height, width, channels); inputs float32 ``(N, H, W, C)`` in [0, 1]
     num_classes : int >= 2, the number of classes K (grades for an ordinal output)
-    seed : int, optional, seeds the initialisers, the augmentation and dropout
+    seed : int, optional, seeds the initialisers (one derived seed per layer), the augmentation and dropout;
+        nothing global is reseeded
     filters : tuple of ints, filters of each block
     convs_per_block : int >= 1, convolutions per block
     dropout : float in [0, 1), dropout rate before the output layer
@@ -495,8 +511,7 @@ def medmnist_cnn(
 
     keras = import_keras()
     layers = keras.layers
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    seeds = iter(initializer_seeds(seed, len(filters) * int(convs_per_block) + 1))  # the convs, then the output layer
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = inputs
     if flips:
@@ -508,17 +523,21 @@ def medmnist_cnn(
         x = layers.RandomRotation(rotation, fill_mode="nearest", seed=seed, name="random_rotation")(x)
     for block, width in enumerate(filters, start=1):
         for conv in range(1, int(convs_per_block) + 1):
-            x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv{conv}")(x)
+            x = layers.Conv2D(width, (3, 3), padding="same", use_bias=False, name=f"block{block}_conv{conv}",
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn{conv}")(x)
             x = layers.ReLU(name=f"block{block}_relu{conv}")(x)
         if block < len(filters):
             x = layers.MaxPooling2D((2, 2), name=f"block{block}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="features")(x)
     x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    head_initializer = keras.initializers.GlorotUniform(seed=next(seeds))
     if output == "softmax":
-        outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+        outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities",
+                               kernel_initializer=head_initializer)(x)
     else:
-        outputs = layers.Dense(num_classes - 1, activation="sigmoid", dtype="float32", name="exceedance")(x)
+        outputs = layers.Dense(num_classes - 1, activation="sigmoid", dtype="float32", name="exceedance",
+                               kernel_initializer=head_initializer)(x)
     return keras.Model(inputs, outputs, name="medmnist_cnn")
 
 
@@ -555,8 +574,6 @@ def volume_cnn(view: str = "3d", size: int = 28, filters=(8, 16, 32), downsample
     -------
     An uncompiled ``keras.Model`` named ``"volume_cnn_<view>"``.
     """
-    import numpy as np
-
     from .backend import import_keras
     from .scratch.validation import check_positive_int
 
@@ -576,8 +593,7 @@ def volume_cnn(view: str = "3d", size: int = 28, filters=(8, 16, 32), downsample
     conv = layers.Conv3D if three_d else layers.Conv2D
     max_pool = layers.MaxPooling3D if three_d else layers.MaxPooling2D
     shape = (size, size, size, 1) if three_d else (size, size, 1 if view == "slice" else 3)
-    seeds = [None] * (len(filters) + 1) if seed is None else [int(s) for s in
-                                                             np.random.SeedSequence(seed).generate_state(len(filters) + 1)]
+    seeds = initializer_seeds(seed, len(filters) + 1)
 
     inputs = keras.Input(shape=shape, name="volume" if three_d else "slices")
     x = inputs

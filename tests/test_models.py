@@ -126,3 +126,78 @@ def test_gap_head_does_not_grow_with_the_image():
     counts = {size: seed_cnn("keras", input_shape=(size, size, 1), num_classes=2, head="gap").count_params()
               for size in (28, 64)}
     assert counts[28] == counts[64]
+
+
+# ------------------------------------------------------------------ seeding: only set_seed seeds
+
+def _global_states():
+    """Python's, NumPy's and Keras's global random states, as comparable values."""
+    import random
+
+    from keras.src.backend.common import global_state
+
+    state = np.random.get_state()
+    generator = global_state.get_global_attribute("global_seed_generator")
+    keras_seed = None if generator is None else np.asarray(generator.state.numpy()).tolist()
+    return random.getstate(), (state[0], state[1].tolist(), state[2:]), keras_seed
+
+
+def _builders():
+    from cnncourse.models import improved_cnn, medmnist_cnn, unet, volume_cnn
+
+    return {
+        "seed_cnn keras": lambda seed: seed_cnn("keras", num_classes=2, seed=seed),
+        "seed_cnn scratch": lambda seed: seed_cnn("scratch", num_classes=2, seed=seed),
+        "seed_cnn gap": lambda seed: seed_cnn("keras", num_classes=2, seed=seed, head="gap"),
+        "improved_cnn": lambda seed: improved_cnn(seed=seed, filters=(4, 8)),
+        "medmnist_cnn": lambda seed: medmnist_cnn(seed=seed, filters=(4, 8)),
+        "unet": lambda seed: unet("keras", input_shape=(16, 16, 1), filters=4, depth=2, seed=seed),
+        "volume_cnn": lambda seed: volume_cnn("3d", size=16, filters=(2, 4), seed=seed),
+    }
+
+
+@pytest.mark.parametrize("name", list(_builders()))
+def test_a_builder_does_not_change_the_global_random_state(name):
+    import random
+
+    from cnncourse import set_seed
+
+    set_seed(5)
+    keras.random.uniform((1,))  # the global Keras generator exists
+    before = _global_states()
+    _builders()[name](3)
+    after = _global_states()
+    assert after[0] == before[0], "Python's random state changed"
+    assert after[1] == before[1], "NumPy's global random state changed"
+    assert after[2] == before[2], "Keras's global seed generator changed"
+    # and the next draws are those that set_seed alone gives
+    draws = (random.random(), float(np.random.random()), float(keras.random.uniform((1,))[0]))
+    set_seed(5)
+    keras.random.uniform((1,))
+    assert draws == (random.random(), float(np.random.random()), float(keras.random.uniform((1,))[0]))
+
+
+@pytest.mark.parametrize("name", list(_builders()))
+def test_the_same_seed_gives_the_same_initial_weights_and_another_seed_others(name):
+    build = _builders()[name]
+    first, again, other = build(7).get_weights(), build(7).get_weights(), build(8).get_weights()
+    assert len(first) == len(again) == len(other) > 0
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    # every randomly initialised weight (not the zero biases or batch-norm's ones) differs with another seed
+    random_weights = [(a, c) for a, c in zip(first, other) if np.unique(a).size > 1]
+    assert random_weights and all(not np.array_equal(a, c) for a, c in random_weights)
+
+
+def test_layers_get_different_initialiser_seeds():
+    from cnncourse.models import initializer_seeds
+
+    seeds = initializer_seeds(0, 5)
+    assert len(set(seeds)) == 5 and all(isinstance(s, int) for s in seeds)
+    assert initializer_seeds(0, 5) == seeds and initializer_seeds(None, 3) == [None, None, None]
+    # two layers of the same shape get different weights from one seed
+    from cnncourse.models import medmnist_cnn
+
+    model = medmnist_cnn(filters=(4,), convs_per_block=3, seed=0)
+    kernels = [w for w in model.get_weights() if w.ndim == 4]
+    assert kernels[1].shape == kernels[2].shape and not np.allclose(kernels[1], kernels[2])

@@ -222,7 +222,10 @@ def test_the_public_pair_is_what_the_layer_computes(training):
     layer.params["beta"][...] = rng.normal(size=5)
     mean, variance = batch_statistics(x) if training else (layer.params["moving_mean"].copy(), layer.params["moving_variance"].copy())
     y, cache = batch_normalization_forward(x, mean, variance, layer.params["gamma"], layer.params["beta"], 1e-3, -1, training)
+    assert isinstance(cache, dict) and cache["training"] is training  # a dict cache, as every pair's
     dx, dgamma, dbeta, _, _ = batch_normalization_backward(dy, cache)
+    with pytest.raises(TypeError, match="cache must be the dict returned by batch_normalization_forward"):
+        batch_normalization_backward(dy, tuple(cache.values()))
     np.testing.assert_allclose(layer.forward(x, training=training), y, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.backward(dy), dx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.grads["gamma"], dgamma, rtol=1e-12, atol=1e-12)

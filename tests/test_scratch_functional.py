@@ -12,6 +12,17 @@ from conftest import random_conv_cases
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
+def _conv_backward(dy, x, kernel, strides, padding):
+    """``conv2d_backward`` of the cache of ``conv2d_forward(x, kernel, None, strides, padding)``."""
+    return scratch.conv2d_backward(dy, scratch.conv2d_forward(x, kernel, None, strides, padding)[1])
+
+
+def _pool_backward(kind, dy, x, pool_size=2, strides=None, padding="valid"):
+    """``{kind}_pool2d_backward`` of the cache of ``{kind}_pool2d_forward(x, ...)``."""
+    forward, backward = getattr(scratch, f"{kind}_pool2d_forward"), getattr(scratch, f"{kind}_pool2d_backward")
+    return backward(dy, forward(x, pool_size, strides, padding)[1])
+
+
 CONV_CASES = random_conv_cases(16, seed=1, max_size=11, max_kernel=5, max_channels=4, max_batch=3)
 POOL_CASES = [
     ((2, 7, 9, 3), (2, 2), None, "valid"),
@@ -32,7 +43,7 @@ def test_conv2d_matches_naive_loops(x_shape, kernel_shape, strides, padding):
     assert fast.shape == naive.shape
     np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12)
     dy = rng.normal(size=naive.shape)
-    for fast_grad, naive_grad in zip(scratch.conv2d_backward(dy, x, kernel, strides, padding),
+    for fast_grad, naive_grad in zip(_conv_backward(dy, x, kernel, strides, padding),
                                      scratch.conv2d_backward_naive(dy, x, kernel, strides, padding)):
         np.testing.assert_allclose(fast_grad, naive_grad, rtol=1e-10, atol=1e-12)
 
@@ -73,7 +84,7 @@ def test_max_pool_default_strides_are_the_pool_size():
 
 def test_max_pool_gradient_goes_to_the_first_of_tied_maxima():
     x = np.zeros((1, 2, 2, 1))  # four tied maxima, as after a ReLU
-    dx = scratch.max_pool2d_backward(np.ones((1, 1, 1, 1)), x)
+    dx = _pool_backward("max", np.ones((1, 1, 1, 1)), x)
     np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 0], [0, 0]])
 
 
@@ -92,7 +103,7 @@ def test_conv2d_backward_gradient_check(x_shape, kernel_shape, strides, padding)
     x, kernel, bias = rng.normal(size=x_shape), rng.normal(size=kernel_shape), rng.normal(size=kernel_shape[-1])
     _numeric_check(
         lambda: scratch.conv2d(x, kernel, bias, strides, padding),
-        lambda dy: scratch.conv2d_backward(dy, x, kernel, strides, padding),
+        lambda dy: scratch.conv2d_backward(dy, scratch.conv2d_forward(x, kernel, bias, strides, padding)[1]),
         [x, kernel, bias],
         threshold=1e-7,
     )
@@ -102,18 +113,21 @@ def test_conv2d_backward_gradient_check(x_shape, kernel_shape, strides, padding)
 def test_pooling_backward_gradient_check(x_shape, pool_size, strides, padding):
     x = np.random.default_rng(5).normal(size=x_shape)
     _numeric_check(lambda: scratch.max_pool2d(x, pool_size, strides, padding),
-                   lambda dy: [scratch.max_pool2d_backward(dy, x, pool_size, strides, padding)], [x], 1e-6)
+                   lambda dy: [_pool_backward("max", dy, x, pool_size, strides, padding)], [x], 1e-6)
     _numeric_check(lambda: scratch.avg_pool2d(x, pool_size, strides, padding),
-                   lambda dy: [scratch.avg_pool2d_backward(dy, x, pool_size, strides, padding)], [x], 1e-7)
+                   lambda dy: [_pool_backward("avg", dy, x, pool_size, strides, padding)], [x], 1e-7)
 
 
-def test_col2im_is_the_adjoint_of_im2col():
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_col2im_is_the_adjoint_of_im2col(padding):
     # <im2col(x), w> == <x, col2im(w)>: the backward pass of the window extraction.
     rng = np.random.default_rng(6)
     x = rng.normal(size=(2, 7, 8, 3))
-    windows = im2col(x, (3, 2), (2, 3), (3, 3))
-    w = rng.normal(size=windows.shape)
-    assert np.isclose(np.sum(windows * w), np.sum(x * col2im(w, x.shape, (2, 3))))
+    geometry = scratch.window_geometry(x.shape, (3, 2), (2, 3), padding)
+    cols = im2col(x, geometry)
+    assert cols.shape == (2 * geometry.out_hw[0] * geometry.out_hw[1], 3 * 2 * 3)
+    w = rng.normal(size=cols.shape)
+    assert np.isclose(np.sum(cols * w), np.sum(x * col2im(w, geometry, x.shape)))
 
 
 @pytest.mark.parametrize("length, kernel, stride", [(28, 3, 1), (7, 2, 2), (8, 3, 3), (5, 5, 2), (6, 1, 3), (3, 5, 1)])
@@ -184,7 +198,9 @@ def test_bias_and_dy_shapes_are_checked():
     with pytest.raises(ValueError, match=r"bias must have shape \(2,\), one value per filter, got shape \(3,\)"):
         scratch.conv2d(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)), bias=np.zeros(3))
     with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(1, 2, 2, 2\), got \(1, 3, 3, 2\)"):
-        scratch.conv2d_backward(np.zeros((1, 3, 3, 2)), np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)))
+        scratch.conv2d_backward_naive(np.zeros((1, 3, 3, 2)), np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)))
+    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(1, 2, 2, 2\), got \(1, 3, 3, 2\)"):
+        scratch.conv2d_backward(np.zeros((1, 3, 3, 2)), scratch.conv2d_forward(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)))[1])
     with pytest.raises(TypeError, match="x must hold numbers"):
         scratch.conv2d(np.array([["a"]]), np.zeros((1, 1, 1, 1)))
 
@@ -193,35 +209,50 @@ def test_bias_and_dy_shapes_are_checked():
 
 
 @pytest.mark.parametrize("x_shape, pool_size, strides, padding", POOL_CASES)
-def test_pool_forward_and_backward_from_cache_match_the_plain_functions(x_shape, pool_size, strides, padding):
+def test_pool_forward_matches_the_plain_functions_and_backward_the_loops(x_shape, pool_size, strides, padding):
     rng = np.random.default_rng(7)
-    x = rng.normal(size=x_shape)
-    for forward, backward_from_cache, plain, plain_backward in [
-        (scratch.max_pool2d_forward, scratch.max_pool2d_backward_from_cache, scratch.max_pool2d, scratch.max_pool2d_backward),
-        (scratch.avg_pool2d_forward, scratch.avg_pool2d_backward_from_cache, scratch.avg_pool2d, scratch.avg_pool2d_backward),
-    ]:
-        y, cache = forward(x, pool_size, strides, padding)
+    x = rng.normal(size=x_shape)  # distinct values: no ties
+    for kind, plain in (("max", scratch.max_pool2d), ("avg", scratch.avg_pool2d)):
+        y, cache = getattr(scratch, f"{kind}_pool2d_forward")(x, pool_size, strides, padding)
         np.testing.assert_array_equal(y, plain(x, pool_size, strides, padding))
         dy = rng.normal(size=y.shape)
-        np.testing.assert_array_equal(backward_from_cache(dy, cache), plain_backward(dy, x, pool_size, strides, padding))
+        dx = getattr(scratch, f"{kind}_pool2d_backward")(dy, cache)
+        # the same gradient from loops over the output pixels, written here from the definition
+        geometry = cache["geometry"]
+        (ph, pw), (sh, sw) = geometry.window, geometry.strides
+        x_pad = geometry.pad(x, value=-np.inf if kind == "max" else np.nan)
+        dx_pad = np.zeros(x_pad.shape)
+        for i in range(y.shape[1]):
+            for j in range(y.shape[2]):
+                window = x_pad[:, i * sh : i * sh + ph, j * sw : j * sw + pw, :]
+                if kind == "max":
+                    share = window == window.max(axis=(1, 2), keepdims=True)
+                else:
+                    share = ~np.isnan(window) / (~np.isnan(window)).sum(axis=(1, 2), keepdims=True)
+                dx_pad[:, i * sh : i * sh + ph, j * sw : j * sw + pw, :] += share * dy[:, i : i + 1, j : j + 1, :]
+        np.testing.assert_allclose(dx, geometry.crop(dx_pad), rtol=1e-12, atol=1e-15)
 
 
 def test_max_pool_backward_gives_a_tie_to_the_first_maximum_only():
     x = np.zeros((1, 4, 4, 1))  # every 2x2 window is a four-way tie, as after a ReLU
     y, cache = scratch.max_pool2d_forward(x)
-    dx = scratch.max_pool2d_backward_from_cache(np.ones_like(y), cache)
+    dx = scratch.max_pool2d_backward(np.ones_like(y), cache)
     np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]])
+    # overlapping windows (stride 1): each window's gradient still goes to its own first maximum
+    y, cache = scratch.max_pool2d_forward(np.zeros((1, 3, 3, 1)), 2, 1)
+    dx = scratch.max_pool2d_backward(np.ones_like(y), cache)
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
 @pytest.mark.parametrize("backward, forward", [
-    (scratch.max_pool2d_backward_from_cache, "max_pool2d_forward"),
-    (scratch.avg_pool2d_backward_from_cache, "avg_pool2d_forward"),
+    (scratch.max_pool2d_backward, "max_pool2d_forward"),
+    (scratch.avg_pool2d_backward, "avg_pool2d_forward"),
 ])
-def test_pool_backward_from_cache_refuses_a_wrong_cache_or_dy(backward, forward):
+def test_pool_backward_refuses_a_wrong_cache_or_dout(backward, forward):
     with pytest.raises(TypeError, match=f"cache must be the dict returned by {forward}"):
         backward(np.zeros((1, 2, 2, 1)), None)
     _, cache = getattr(scratch, forward)(np.zeros((1, 4, 4, 1)))
-    with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(1, 2, 2, 1\), got \(1, 3, 3, 1\)"):
+    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(1, 2, 2, 1\), got \(1, 3, 3, 1\)"):
         backward(np.zeros((1, 3, 3, 1)), cache)
 
 
@@ -229,22 +260,21 @@ def test_pool_backward_from_cache_refuses_a_wrong_cache_or_dy(backward, forward)
 def test_col2im_is_the_adjoint_of_im2col_for_every_stride(strides):
     rng = np.random.default_rng(8)
     x = rng.normal(size=(2, 7, 8, 3))
-    out_hw = ((7 - 3) // strides[0] + 1, (8 - 2) // strides[1] + 1)
-    windows = im2col(x, (3, 2), strides, out_hw)
-    w = rng.normal(size=windows.shape)
-    assert np.isclose(np.sum(windows * w), np.sum(x * col2im(w, x.shape, strides)))
+    geometry = scratch.window_geometry(x.shape, (3, 2), strides, "valid")
+    cols = im2col(x, geometry)
+    w = rng.normal(size=cols.shape)
+    assert np.isclose(np.sum(cols * w), np.sum(x * col2im(w, geometry, x.shape)))
 
 
 @pytest.mark.parametrize("x_shape, kernel_shape, strides, padding", CONV_CASES)
-def test_receptive_fields_write_the_padding_without_padding_x(x_shape, kernel_shape, strides, padding):
+def test_im2col_rows_are_the_windows_of_the_padded_input(x_shape, kernel_shape, strides, padding):
     x = np.random.default_rng(9).normal(size=x_shape)
     geometry = scratch.window_geometry(x.shape, kernel_shape[:2], strides, padding)
-    expected = im2col(geometry.pad(x), geometry.window, geometry.strides, geometry.out_hw)
-    cols = scratch.receptive_fields(x, geometry)
-    np.testing.assert_array_equal(cols, expected.reshape(cols.shape))
-    # A buffer from an earlier batch is reused and fully overwritten.
-    buffer = np.full(expected.shape, np.nan)
-    np.testing.assert_array_equal(scratch.receptive_fields(x, geometry, out=buffer), cols)
+    (kh, kw), (sh, sw), (out_h, out_w) = geometry.window, geometry.strides, geometry.out_hw
+    x_pad = np.pad(x, ((0, 0), geometry.pads[0], geometry.pads[1], (0, 0)))
+    expected = [x_pad[n, i * sh : i * sh + kh, j * sw : j * sw + kw, :].ravel()
+                for n in range(x.shape[0]) for i in range(out_h) for j in range(out_w)]
+    np.testing.assert_array_equal(im2col(x, geometry), np.array(expected))
 
 
 def test_window_geometry_computes_the_padding_once_and_refuses_bad_windows():
@@ -256,50 +286,60 @@ def test_window_geometry_computes_the_padding_once_and_refuses_bad_windows():
         scratch.window_geometry((1, 3, 3, 1), 4, 1, "valid")
     with pytest.raises(ValueError, match="padding must be one of"):
         scratch.window_geometry((1, 3, 3, 1), 2, 1, "full")
-    with pytest.raises(ValueError, match=r"dy must have the forward output's shape \(2, 3, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(2, 3, 3, 4\)"):
         geometry.check_output_gradient(np.zeros((2, 3, 3, 5)), 2, 4)
 
 
-def test_dense_forward_and_backward_from_cache():
+def test_dense_forward_and_backward():
     rng = np.random.default_rng(10)
     x, kernel, bias, dz = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 2))
     z, cache = scratch.dense_forward(x, kernel, bias)
     np.testing.assert_allclose(z, x @ kernel + bias)
-    dx, dkernel, dbias = scratch.dense_backward_from_cache(dz, cache)
+    dx, dkernel, dbias = scratch.dense_backward(dz, cache)
     np.testing.assert_allclose(dx, dz @ kernel.T)
     np.testing.assert_allclose(dkernel, x.T @ dz)
     np.testing.assert_allclose(dbias, dz.sum(axis=0))
-    assert scratch.dense_backward_from_cache(dz, cache, need_dx=False)[0] is None
-    with pytest.raises(ValueError, match=r"dz must have the forward output's shape \(4, 2\), got \(4, 3\)"):
-        scratch.dense_backward_from_cache(np.zeros((4, 3)), cache)
+    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(4, 2\), got \(4, 3\)"):
+        scratch.dense_backward(np.zeros((4, 3)), cache)
     with pytest.raises(TypeError, match="cache must be the dict returned by dense_forward"):
-        scratch.dense_backward_from_cache(dz, [x, kernel])
+        scratch.dense_backward(dz, [x, kernel])
     with pytest.raises(ValueError, match=r"x has 4 features but kernel \(3, 2\) expects 3"):
         scratch.dense_forward(np.zeros((2, 4)), kernel)
     with pytest.raises(ValueError, match="x contains 1 NaN"):
         scratch.dense_forward(np.array([[np.nan, 0, 0]]), kernel)
 
 
-def test_conv2d_backward_from_cache_can_skip_dx():
+def test_the_taught_pairs_leave_their_inputs_and_caches_unchanged():
+    # plain functions: no buffers shared between calls, nothing written into an argument
     rng = np.random.default_rng(12)
-    x, kernel = rng.normal(size=(2, 6, 6, 2)), rng.normal(size=(3, 3, 2, 4))
-    y, cache = scratch.conv2d_forward(x, kernel)
-    dy = rng.normal(size=y.shape)
-    dx, dkernel, dbias = scratch.conv2d_backward_from_cache(dy, cache)
-    skipped = scratch.conv2d_backward_from_cache(dy, cache, need_dx=False)
-    assert skipped[0] is None
-    np.testing.assert_array_equal(skipped[1], dkernel)
-    np.testing.assert_array_equal(skipped[2], dbias)
-
-
-def test_conv2d_forward_reuses_an_earlier_caches_buffer_with_the_same_results():
-    rng = np.random.default_rng(13)
-    kernel = rng.normal(size=(3, 3, 2, 4))
+    x, kernel, bias = rng.normal(size=(2, 6, 6, 2)), rng.normal(size=(3, 3, 2, 4)), rng.normal(size=4)
     first, second = rng.normal(size=(2, 6, 6, 2)), rng.normal(size=(2, 6, 6, 2))
-    _, cache = scratch.conv2d_forward(first, kernel)
-    y, reused = scratch.conv2d_forward(second, kernel, buffers=cache)
-    assert np.shares_memory(reused["cols"], cache["cols"])
-    np.testing.assert_array_equal(y, scratch.conv2d(second, kernel))
+    y1, cache1 = scratch.conv2d_forward(first, kernel, bias)
+    cols1 = cache1["cols"].copy()
+    y2, cache2 = scratch.conv2d_forward(second, kernel, bias)
+    assert not np.shares_memory(cache1["cols"], cache2["cols"])
+    np.testing.assert_array_equal(cache1["cols"], cols1)
+    dy = rng.normal(size=y1.shape)
+    copies = [array.copy() for array in (first, kernel, bias, dy)]
+    grads = scratch.conv2d_backward(dy, cache1)
+    for a, b in zip(grads, scratch.conv2d_backward(dy, cache1)):
+        np.testing.assert_array_equal(a, b)
+    for original, copy in zip((first, kernel, bias, dy), copies):
+        np.testing.assert_array_equal(original, copy)
+    for kind in ("max", "avg"):
+        y, cache = getattr(scratch, f"{kind}_pool2d_forward")(x)
+        d = np.ones_like(y)
+        getattr(scratch, f"{kind}_pool2d_backward")(d, cache)
+        np.testing.assert_array_equal(d, np.ones_like(y))
+    for name in ("relu", "sigmoid", "tanh", "softmax", "linear"):
+        activation = scratch.get_activation(name)
+        z = rng.normal(size=(3, 4))
+        out = activation.forward(z)
+        d = rng.normal(size=z.shape)
+        d_copy = d.copy()
+        dz = activation.backward(d, out)
+        assert dz is not d or name == "linear"
+        np.testing.assert_array_equal(d, d_copy)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -6,7 +6,7 @@ so the checkers and the chapter agree on one definition of convolution.
 
 import numpy as np
 
-from ..scratch import conv2d, conv2d_backward
+from ..scratch import conv2d, conv2d_backward, conv2d_forward
 from ..scratch.padding import output_length
 from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
@@ -107,6 +107,11 @@ def _backward_cases():
         yield dy, x, kernel
 
 
+def _reference_backward(dy, x, kernel):
+    """``(dx, dkernel, dbias)`` of a valid, stride-1 convolution, from the scratch engine's pair."""
+    return conv2d_backward(dy, conv2d_forward(x, kernel)[1])
+
+
 def _require_shape(received, expected, message, hint=""):
     """Fail with ``message`` (which names the array) unless ``received`` has ``expected``'s shape."""
     if np.shape(received) != expected.shape:
@@ -118,7 +123,7 @@ def _check_conv_backward(candidate):
     for dy, x, kernel in _backward_cases():
         what = f"conv_backward_naive(dy {dy.shape}, x {x.shape}, kernel {kernel.shape})"
         # The expected answer first, from copies, so nothing the candidate does can change it.
-        expected_dx, expected_dkernel, expected_dbias = conv2d_backward(dy.copy(), x.copy(), kernel.copy())
+        expected_dx, expected_dkernel, expected_dbias = _reference_backward(dy.copy(), x.copy(), kernel.copy())
         given = {"dy": dy.copy(), "x": x.copy(), "kernel": kernel.copy()}
         received = call_candidate(candidate, given["dy"], given["x"], given["kernel"], what=what)
         for name, original in (("dy", dy), ("x", x), ("kernel", kernel)):
@@ -162,7 +167,7 @@ def _check_conv_backward(candidate):
 
         _require_shape(dx, expected_dx, f"{what}: dx must have x's shape", " Every input pixel gets the sum of the "
                        "gradients of the outputs whose windows contain it.")
-        if is_close(dx, conv2d_backward(dy, x, kernel[::-1, ::-1])[0]):
+        if is_close(dx, _reference_backward(dy, x, kernel[::-1, ::-1])[0]):
             raise ExerciseFailed(
                 f"{what}: dx is missing the kernel flip. Pixel x(r, c) met weight k(p, q) in output "
                 f"y(r - p, c - q), so dx(r, c) = sum over p, q of dy(r - p, c - q) * k(p, q): the seed's formula "

@@ -7,7 +7,14 @@ work on one grey image, a 2-D array ``(H, W)``, with a square window.
 
 import numpy as np
 
-from ..scratch import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from ..scratch import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from . import ExerciseFailed, assert_close, call_candidate, grading_rng, is_close, register
 
 CHAPTER = "04_pooling"
@@ -98,6 +105,18 @@ def _avg_backward(dy, image, pool_size, stride, accumulate=True):
     return dx
 
 
+def _max_pool_dx(dy, x, pool_size, stride):
+    """The scratch engine's max pooling gradient of one image: ``dy (H_out, W_out)``, ``x (H, W) -> dx (H, W)``."""
+    _, cache = max_pool2d_forward(_as_batch(x), pool_size, stride)
+    return max_pool2d_backward(_as_batch(dy), cache)[0, :, :, 0]
+
+
+def _avg_pool_dx(dy, x, pool_size, stride):
+    """The scratch engine's average pooling gradient of one image: ``dy (H_out, W_out)``, ``x (H, W) -> dx (H, W)``."""
+    _, cache = avg_pool2d_forward(_as_batch(x), pool_size, stride)
+    return avg_pool2d_backward(_as_batch(dy), cache)[0, :, :, 0]
+
+
 def _backward_answers(candidate, name, backward, seed):
     """The candidate's ``dx`` on every case, shape-checked: ``(what, dy, image, pool_size, stride, received, expected)``.
 
@@ -110,7 +129,7 @@ def _backward_answers(candidate, name, backward, seed):
         what = f"{name}(dy {dy.shape}, x {image.shape}, pool_size={pool_size}, stride={stride})"
         received = call_candidate(candidate, dy.copy(), image.copy(), pool_size, stride, what=what)
         _require_result(received, what)
-        expected = backward(_as_batch(dy), _as_batch(image), pool_size, stride)[0, :, :, 0]
+        expected = backward(dy, image, pool_size, stride)
         if np.shape(received) != expected.shape:
             raise ExerciseFailed(
                 f"{what}: expected dx of the input's shape {expected.shape}, received {np.shape(received)}. "
@@ -122,7 +141,7 @@ def _backward_answers(candidate, name, backward, seed):
 @register("max_pool_backward", CHAPTER, "backward pass of max pooling: route each gradient to its window's maximum")
 def _check_max_pool_backward(candidate):
     for what, dy, image, pool_size, stride, received, expected in _backward_answers(
-            candidate, "max_pool_backward", max_pool2d_backward, seed=5):
+            candidate, "max_pool_backward", _max_pool_dx, seed=5):
         if is_close(received, _avg_backward(dy, image, pool_size, stride)):
             raise ExerciseFailed(
                 f"{what}: you shared each gradient equally over its window: that is average pooling's backward "
@@ -143,13 +162,13 @@ def _check_max_pool_backward(candidate):
 @register("avg_pool_backward", CHAPTER, "backward pass of average pooling: share each gradient equally over its window")
 def _check_avg_pool_backward(candidate):
     for what, dy, image, pool_size, stride, received, expected in _backward_answers(
-            candidate, "avg_pool_backward", avg_pool2d_backward, seed=7):
+            candidate, "avg_pool_backward", _avg_pool_dx, seed=7):
         if is_close(received, expected * pool_size**2):
             raise ExerciseFailed(
                 f"{what}: each pixel received the whole dy(i, j). The window's mean divides every pixel by "
                 f"{pool_size}·{pool_size} = {pool_size**2}, so each gets dy(i, j) / {pool_size**2}."
             )
-        if is_close(received, max_pool2d_backward(_as_batch(dy), _as_batch(image), pool_size, stride)[0, :, :, 0]):
+        if is_close(received, _max_pool_dx(dy, image, pool_size, stride)):
             raise ExerciseFailed(f"{what}: you routed each gradient to the window's maximum: that is max pooling's "
                                  "backward pass. Every pixel of the window counts in the mean.")
         if stride < pool_size and is_close(received, _avg_backward(dy, image, pool_size, stride, accumulate=False)):

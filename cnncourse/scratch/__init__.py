@@ -8,11 +8,11 @@ engine and Keras unchanged. NumPy only: importing it never imports TensorFlow.
 Modules, one concept each:
 
 =================  ============================================================
-``conv``           ``conv2d_naive``, ``conv2d``, ``conv2d_forward`` / ``conv2d_backward_from_cache``, im2col / col2im
-``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, ``*_forward`` / ``*_backward_from_cache`` pairs
+``conv``           ``conv2d_naive``, ``conv2d``, ``conv2d_forward`` / ``conv2d_backward``, ``im2col`` / ``col2im``
+``pooling``        ``max_pool2d``, ``avg_pool2d``, naive versions, ``*_forward`` / ``*_backward`` pairs
 ``conv3d``         ``conv3d_naive``, ``conv3d``, ``conv3d_forward`` / ``conv3d_backward``, ``Conv3D``; volume geometry
 ``pooling3d``      ``max_pool3d``, ``max_pool3d_naive``, ``max_pool3d_forward`` / ``max_pool3d_backward``, ``MaxPooling3D``
-``dense``          ``dense_forward`` / ``dense_backward_from_cache``: ``z = x @ kernel + bias`` and its gradients
+``dense``          ``dense_forward`` / ``dense_backward``: ``z = x @ kernel + bias`` and its gradients
 ``padding``        output sizes, TensorFlow's "same" padding, window offsets, cropping (``window_geometry``)
 ``activations``    relu, sigmoid, tanh, softmax, linear and their derivatives
 ``initializers``   Glorot and He, uniform and truncated normal; zeros
@@ -40,12 +40,10 @@ from .conv import (
     col2im,
     conv2d,
     conv2d_backward,
-    conv2d_backward_from_cache,
     conv2d_backward_naive,
     conv2d_forward,
     conv2d_naive,
     im2col,
-    receptive_fields,
 )
 from .conv3d import (
     Conv3D,
@@ -59,7 +57,7 @@ from .conv3d import (
     im2col3d,
     volume_geometry,
 )
-from .dense import dense_backward_from_cache, dense_forward
+from .dense import dense_backward, dense_forward
 from .gradcheck import (
     check_layer_gradients,
     check_loss_gradient,
@@ -105,12 +103,10 @@ from .padding import WindowGeometry, output_length, output_shape, pad_amounts, w
 from .pooling import (
     avg_pool2d,
     avg_pool2d_backward,
-    avg_pool2d_backward_from_cache,
     avg_pool2d_forward,
     avg_pool2d_naive,
     max_pool2d,
     max_pool2d_backward,
-    max_pool2d_backward_from_cache,
     max_pool2d_forward,
     max_pool2d_naive,
 )
@@ -134,10 +130,10 @@ from .unet import UNet
 
 __all__ = [
     # functional ops
-    "conv2d_naive", "conv2d", "conv2d_backward", "conv2d_backward_naive", "conv2d_forward",
-    "conv2d_backward_from_cache", "im2col", "col2im", "receptive_fields", "dense_forward", "dense_backward_from_cache",
-    "max_pool2d", "max_pool2d_naive", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_naive", "avg_pool2d_backward",
-    "max_pool2d_forward", "max_pool2d_backward_from_cache", "avg_pool2d_forward", "avg_pool2d_backward_from_cache",
+    "conv2d_naive", "conv2d", "conv2d_forward", "conv2d_backward", "conv2d_backward_naive",
+    "im2col", "col2im", "dense_forward", "dense_backward",
+    "max_pool2d", "max_pool2d_naive", "max_pool2d_forward", "max_pool2d_backward",
+    "avg_pool2d", "avg_pool2d_naive", "avg_pool2d_forward", "avg_pool2d_backward",
     "output_length", "output_shape", "pad_amounts", "window_geometry", "window_offsets", "WindowGeometry",
     "conv3d_naive", "conv3d", "conv3d_forward", "conv3d_backward", "im2col3d", "col2im3d", "volume_geometry",
     "VolumeGeometry", "as_triple", "max_pool3d", "max_pool3d_naive", "max_pool3d_forward", "max_pool3d_backward",

@@ -4,18 +4,17 @@ Every backward pass here is written in terms of the *output* ``y = g(z)``, which
 layer keeps from the forward pass:
 
 =========  ===============================  ====================================
-name       y = g(z)                         dz = dy * g'(z), from y
+name       y = g(z)                         dz = dout * g'(z), from y
 =========  ===============================  ====================================
-linear     z                                dy
-relu       max(z, 0)                        dy * (y > 0)
-sigmoid    1 / (1 + exp(-z))                dy * y * (1 - y)
-tanh       tanh(z)                          dy * (1 - y**2)
-softmax    exp(z) / sum(exp(z)) (last axis) y * (dy - sum(dy * y))  (Jacobian-vector product)
+linear     z                                dout
+relu       max(z, 0)                        dout * (y > 0)
+sigmoid    1 / (1 + exp(-z))                dout * y * (1 - y)
+tanh       tanh(z)                          dout * (1 - y**2)
+softmax    exp(z) / sum(exp(z)) (last axis) y * (dout - sum(dout * y))  (Jacobian-vector product)
 =========  ===============================  ====================================
 
-All functions keep the shape: ``z (..., K) -> y (..., K)``. Every backward pass takes an
-optional ``out`` array for ``dz`` (it may be ``dy`` itself, to work in place, as the layers
-do with their private copy of ``dy``).
+All functions keep the shape: ``z (..., K) -> y (..., K)``; every backward pass takes
+``dout = dL/dy`` and the output ``y``, and returns ``dz`` of the same shape.
 """
 
 from __future__ import annotations
@@ -31,11 +30,9 @@ def linear(z):
     return z
 
 
-def linear_backward(dy, y, out=None):
-    if out is None or out is dy:
-        return dy
-    out[...] = dy
-    return out
+def linear_backward(dout, y):
+    """``dz = dout``: the identity's derivative is 1."""
+    return dout
 
 
 def relu(z):
@@ -43,9 +40,9 @@ def relu(z):
     return np.maximum(z, 0)
 
 
-def relu_backward(dy, y, out=None):
-    # The derivative at exactly 0 is taken as 0, as in TensorFlow.
-    return np.multiply(dy, y > 0, out=out)
+def relu_backward(dout, y):
+    """``dz = dout * (y > 0)``; the derivative at exactly 0 is taken as 0, as in TensorFlow."""
+    return dout * (y > 0)
 
 
 def sigmoid(z):
@@ -54,8 +51,9 @@ def sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def sigmoid_backward(dy, y, out=None):
-    return np.multiply(dy * y, 1 - y, out=out)
+def sigmoid_backward(dout, y):
+    """``dz = dout * y * (1 - y)``: the sigmoid's derivative, from its output ``y``."""
+    return dout * y * (1 - y)
 
 
 def tanh(z):
@@ -63,8 +61,9 @@ def tanh(z):
     return np.tanh(z)
 
 
-def tanh_backward(dy, y, out=None):
-    return np.multiply(dy, 1 - y * y, out=out)
+def tanh_backward(dout, y):
+    """``dz = dout * (1 - y**2)``: tanh's derivative, from its output ``y``."""
+    return dout * (1 - y * y)
 
 
 def softmax(z):
@@ -77,14 +76,17 @@ def softmax(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax_backward(dy, y, out=None):
-    # The Jacobian is diag(y) - y y^T; its product with dy, row by row, without forming it.
-    return np.multiply(y, dy - (dy * y).sum(axis=-1, keepdims=True), out=out)
+def softmax_backward(dout, y):
+    """``dz = y * (dout - sum(dout * y))``, row by row over the last axis.
+
+    The Jacobian is ``diag(y) - y y^T``; this is its product with ``dout``, without forming it.
+    """
+    return y * (dout - (dout * y).sum(axis=-1, keepdims=True))
 
 
 @dataclass(frozen=True)
 class ActivationFunction:
-    """A named activation: ``forward(z) -> y`` and ``backward(dy, y, out=None) -> dz``."""
+    """A named activation: ``forward(z) -> y`` and ``backward(dout, y) -> dz``."""
 
     name: str
     forward: Callable

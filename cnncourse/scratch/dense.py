@@ -5,7 +5,7 @@ stores the kernel ``K = W^T`` and works on a batch of row vectors, so for ``X (N
 
     Z = X @ K + b            K (n, m), b (m,), Z (N, m)
 
-and, given ``dZ = dL/dZ`` from the layer above,
+and, given ``dZ = dL/dZ`` from the layer above (``dense_backward``),
 
     dK = X^T @ dZ  (n, m)     db = sum_n dZ[n]  (m,)     dX = dZ @ K^T  (N, n)
 
@@ -21,7 +21,7 @@ from .validation import as_float_array, check_bias, check_finite, check_rank
 
 
 def dense_forward(x, kernel, bias=None):
-    """``Z = x @ kernel + bias`` and what the backward pass needs.
+    """``Z = x @ kernel + bias`` and what the backward pass needs (a cs231n-style pair with ``dense_backward``).
 
     Parameters
     ----------
@@ -32,7 +32,7 @@ def dense_forward(x, kernel, bias=None):
     Returns
     -------
     z : array ``(N, m)``, the pre-activation
-    cache : dict for ``dense_backward_from_cache``: ``x (N, n)``, ``kernel (n, m)``
+    cache : dict for ``dense_backward``: ``x (N, n)``, ``kernel (n, m)``
     """
     x = as_float_array(x, "x")
     kernel = as_float_array(kernel, "kernel")
@@ -47,29 +47,28 @@ def dense_forward(x, kernel, bias=None):
     return z, {"x": x, "kernel": kernel}
 
 
-def dense_backward_from_cache(dz, cache, need_dx=True):
-    """Gradients of a scalar loss through ``Z = x @ kernel + bias``, from ``dz = dL/dZ``.
+def dense_backward(dout, cache):
+    """Gradients of a scalar loss through ``Z = x @ kernel + bias``, from ``dout = dL/dZ``.
 
     Parameters
     ----------
-    dz : array ``(N, m)``, the pre-activation's gradient
+    dout : array ``(N, m)``, the pre-activation's gradient
     cache : the dict returned by ``dense_forward``
-    need_dx : False skips ``dx`` (a network's first layer needs no input gradient)
 
     Returns
     -------
-    dx : array ``(N, n)``, ``dz @ kernel.T`` (None when ``need_dx`` is False)
-    dkernel : array ``(n, m)``, ``x.T @ dz``: every sample's outer product, summed
-    dbias : array ``(m,)``, ``dz`` summed over the batch
+    dx : array ``(N, n)``, ``dout @ kernel.T``
+    dkernel : array ``(n, m)``, ``x.T @ dout``: every sample's outer product, summed
+    dbias : array ``(m,)``, ``dout`` summed over the batch
     """
     if not isinstance(cache, dict) or not {"x", "kernel"} <= cache.keys():
         raise TypeError(f"cache must be the dict returned by dense_forward, got {type(cache).__name__}")
     x, kernel = cache["x"], cache["kernel"]
-    dz = as_float_array(dz, "dz")
+    dout = as_float_array(dout, "dout")
     expected = (x.shape[0], kernel.shape[1])
-    if dz.shape != expected:
-        raise ValueError(f"dz must have the forward output's shape {expected}, got {dz.shape}")
-    dkernel = x.T @ dz
-    dbias = dz.sum(axis=0)
-    dx = dz @ kernel.T if need_dx else None
+    if dout.shape != expected:
+        raise ValueError(f"dout must have the forward output's shape {expected}, got {dout.shape}")
+    dkernel = x.T @ dout
+    dbias = dout.sum(axis=0)
+    dx = dout @ kernel.T
     return dx, dkernel, dbias

@@ -24,16 +24,11 @@ from collections import defaultdict
 import numpy as np
 
 from .activations import get_activation
-from .conv import conv2d_backward_from_cache, conv2d_forward
-from .dense import dense_backward_from_cache, dense_forward
+from .conv import conv2d_backward, conv2d_forward
+from .dense import dense_backward, dense_forward
 from .initializers import get_initializer, make_rng, zeros
-from .padding import check_window_fits
-from .pooling import (
-    avg_pool2d_backward_from_cache,
-    avg_pool2d_forward,
-    max_pool2d_backward_from_cache,
-    max_pool2d_forward,
-)
+from .padding import window_geometry
+from .pooling import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
 from .validation import (
     as_float_array,
     as_pair,
@@ -132,10 +127,10 @@ class Layer:
         return self._backward(self._check_output_gradient(dy), need_input_gradient)
 
     def _check_output_gradient(self, dy):
-        """A private float copy of ``dy`` (backward may work in place), of the last output's shape."""
+        """``dy`` as a float array of the layer's dtype and of the last output's shape."""
         if not hasattr(self, "_last_output_shape"):
             raise RuntimeError(f"{self.name}: call forward before backward")
-        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)
+        dy = as_float_array(dy, "dy", dtype=self.dtype)
         if dy.shape != self._last_output_shape:
             raise ValueError(f"{self.name}: dy must have the last output's shape {self._last_output_shape}, got {dy.shape}")
         return dy
@@ -219,31 +214,23 @@ class ActivatedLayer(Layer):
     Activation's input itself) followed by an activation ``g`` (``activations``).
 
     Subclasses compute ``z`` in ``_forward`` and pass it to ``_activate``, and implement
-    ``backward_pre_activation(dz, need_dx)``. ``logits`` is the last ``z`` when it is kept
-    (always, except for ReLU, which rectifies its own fresh ``z`` in place): the losses'
+    ``backward_pre_activation(dz, need_dx)``. ``logits`` is the last ``z``: the losses'
     from-logits shortcut (``Loss.for_logits``) reads it.
     """
 
-    _owns_pre_activation = True  # z is a fresh array computed by this layer (not its input)
     logits = None
 
     def _activate(self, z):
-        if self.activation.name == "relu" and self._owns_pre_activation:
-            # ReLU fused into the layer: z is this layer's own fresh array, so rectify it in place.
-            self.logits = None
-            self._y = np.maximum(z, 0, out=z)
-        else:
-            self.logits = z  # the pre-activation ("logits" when g is softmax or sigmoid)
-            self._y = self.activation.forward(z)
+        self.logits = z  # the pre-activation ("logits" when g is softmax or sigmoid)
+        self._y = self.activation.forward(z)
         return self._y
 
     def activation_backward(self, dy):
         """Step 1 of the backward pass: ``dz = dy * g'(z)``, through the activation, from the output ``y``.
 
-        ``dy`` and ``dz`` have the layer's output shape. ``dy`` is always a private array here
-        (``backward`` copies the caller's), so ``dz`` is written over it.
+        ``dy`` and ``dz`` have the layer's output shape.
         """
-        return self.activation.backward(dy, self._y, out=dy)
+        return self.activation.backward(dy, self._y)
 
     def _backward(self, dy, need_dx: bool = True):
         return self.backward_pre_activation(self.activation_backward(dy), need_dx)
@@ -259,7 +246,7 @@ class Conv2D(ActivatedLayer):
     ``x (N, H, W, C_in) -> y (N, H_out, W_out, filters)``, ``y = activation(conv2d(x, kernel) + bias)``.
 
     Weights: ``kernel (kh, kw, C_in, filters)``, ``kernel_initializer`` (Glorot uniform); ``bias (filters,)``, zeros.
-    The arithmetic is ``conv2d_forward`` / ``conv2d_backward_from_cache``.
+    The arithmetic is ``conv2d_forward`` / ``conv2d_backward``.
     """
 
     weight_names = ("kernel", "bias")
@@ -281,8 +268,8 @@ class Conv2D(ActivatedLayer):
         self._finish_init()
 
     def _output_shape(self, input_shape):
-        out_h, out_w = check_window_fits((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding)
-        return (out_h, out_w, self.filters)
+        geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding, "kernel_size")
+        return geometry.out_hw + (self.filters,)
 
     def _build(self, input_shape):
         shape = self.kernel_size + (input_shape[2], self.filters)
@@ -299,18 +286,16 @@ class Conv2D(ActivatedLayer):
             )
 
     def _forward(self, x, training=False):
-        # The last batch's cache lends its im2col buffer to this batch.
-        z, self._cache = conv2d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides,
-                                        self.padding, buffers=self._cache)
+        z, self._cache = conv2d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding)
         self._last_output_shape = z.shape
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
-        dx, dkernel, dbias = conv2d_backward_from_cache(dz, self._cache, need_dx)
+        dx, dkernel, dbias = conv2d_backward(dz, self._cache)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
-        return dx
+        return dx if need_dx else None
 
 
 class Dense(ActivatedLayer):
@@ -319,7 +304,7 @@ class Dense(ActivatedLayer):
     Row-vector convention, as in Keras: ``x (N, in) -> y (N, units)``, ``y = g(x @ kernel + bias)``.
 
     Weights: ``kernel (in, units)``, ``kernel_initializer`` (Glorot uniform); ``bias (units,)``, zeros.
-    The arithmetic is ``dense_forward`` / ``dense_backward_from_cache``.
+    The arithmetic is ``dense_forward`` / ``dense_backward``.
     """
 
     weight_names = ("kernel", "bias")
@@ -358,11 +343,11 @@ class Dense(ActivatedLayer):
 
     def backward_pre_activation(self, dz, need_dx=True):
         """Steps 2 to 4: ``dkernel = x.T @ dz``, ``dbias = sum_n dz``, ``dx = dz @ kernel.T``."""
-        dx, dkernel, dbias = dense_backward_from_cache(dz, self._cache, need_dx)
+        dx, dkernel, dbias = dense_backward(dz, self._cache)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
-        return dx
+        return dx if need_dx else None
 
 
 class Pooling2D(Layer):
@@ -379,16 +364,15 @@ class Pooling2D(Layer):
         self._finish_init()
 
     def _output_shape(self, input_shape):
-        out_h, out_w = check_window_fits((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding,
-                                         name="pool_size")
-        return (out_h, out_w, input_shape[2])
+        geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding, "pool_size")
+        return geometry.out_hw + (input_shape[2],)
 
 
 class MaxPooling2D(Pooling2D):
     """Max pooling, ``keras.layers.MaxPooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
 
     ``strides=None`` means the pool size (2x2 windows that do not overlap).
-    The arithmetic is ``max_pool2d_forward`` / ``max_pool2d_backward_from_cache``.
+    The arithmetic is ``max_pool2d_forward`` / ``max_pool2d_backward``.
     """
 
     def _forward(self, x, training=False):
@@ -397,13 +381,13 @@ class MaxPooling2D(Pooling2D):
         return y
 
     def _backward(self, dy, need_dx=True):
-        return max_pool2d_backward_from_cache(dy, self._cache)
+        return max_pool2d_backward(dy, self._cache)
 
 
 class AveragePooling2D(Pooling2D):
     """Average pooling, ``keras.layers.AveragePooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
 
-    The arithmetic is ``avg_pool2d_forward`` / ``avg_pool2d_backward_from_cache``.
+    The arithmetic is ``avg_pool2d_forward`` / ``avg_pool2d_backward``.
     """
 
     def _forward(self, x, training=False):
@@ -412,7 +396,7 @@ class AveragePooling2D(Pooling2D):
         return y
 
     def _backward(self, dy, need_dx=True):
-        return avg_pool2d_backward_from_cache(dy, self._cache)
+        return avg_pool2d_backward(dy, self._cache)
 
 
 class Flatten(Layer):
@@ -477,8 +461,6 @@ class Activation(ActivatedLayer):
         super().__init__(input_shape, name, dtype)
         self.activation = get_activation(activation)
         self._finish_init()
-
-    _owns_pre_activation = False  # z is the caller's x, which must not be changed in place
 
     def _forward(self, x, training=False):
         self._last_output_shape = x.shape

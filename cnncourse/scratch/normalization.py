@@ -66,7 +66,9 @@ def batch_normalization_forward(x, mean, variance, gamma, beta, epsilon, axis=-1
     gamma, beta : ``(C,)`` scale and offset, or None for none
     training : whether ``mean`` and ``variance`` are the batch's own, so that the backward
         pass differentiates through them
-    Returns ``(y, cache)``: ``y`` has x's shape; ``cache`` is what the backward pass needs.
+    Returns ``(y, cache)``: ``y`` has x's shape; ``cache`` is the dict that
+    ``batch_normalization_backward`` needs: ``x_hat`` (x's shape), ``inv_std (C,)``, ``gamma``,
+    ``has_beta``, ``axis``, ``training``.
     """
     axis = axis % x.ndim
     inv_std = 1.0 / np.sqrt(variance + epsilon)  # (C,)
@@ -76,29 +78,31 @@ def batch_normalization_forward(x, mean, variance, gamma, beta, epsilon, axis=-1
         y = y * _broadcast(gamma, x.ndim, axis)
     if beta is not None:
         y = y + _broadcast(beta, x.ndim, axis)
-    return y, (x_hat, inv_std, gamma, beta is not None, axis, bool(training))
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "has_beta": beta is not None, "axis": axis,
+             "training": bool(training)}
+    return y, cache
 
 
-def batch_normalization_backward(dy, cache, need_dx=True):
+def batch_normalization_backward(dout, cache):
     """The backward pass of ``batch_normalization_forward``.
 
-    dy : the upstream gradient, x's shape; cache : from the forward pass
-    Returns ``(dx, dgamma, dbeta, dmean, dvariance)``: ``dx`` has x's shape (None when
-    ``need_dx`` is False); the others are ``(C,)`` (``dgamma`` / ``dbeta`` None without a
-    scale / offset). In training the batch statistics depend on x, so ``dx`` subtracts the
-    mean gradient and its projection on ``x_hat``, and ``dmean`` / ``dvariance`` are zeros;
-    in inference ``dmean`` / ``dvariance`` are the gradients with respect to the moving statistics.
+    dout : the upstream gradient, x's shape; cache : the dict returned by the forward pass
+    Returns ``(dx, dgamma, dbeta, dmean, dvariance)``: ``dx`` has x's shape; the others are
+    ``(C,)`` (``dgamma`` / ``dbeta`` None without a scale / offset). In training the batch
+    statistics depend on x, so ``dx`` subtracts the mean gradient and its projection on
+    ``x_hat``, and ``dmean`` / ``dvariance`` are zeros; in inference ``dmean`` /
+    ``dvariance`` are the gradients with respect to the moving statistics.
     """
-    x_hat, inv_std, gamma, has_beta, axis, training = cache
-    ndim = dy.ndim
+    if not isinstance(cache, dict) or not {"x_hat", "inv_std", "gamma", "has_beta", "axis", "training"} <= cache.keys():
+        raise TypeError(f"cache must be the dict returned by batch_normalization_forward, got {type(cache).__name__}")
+    x_hat, inv_std, gamma, axis = cache["x_hat"], cache["inv_std"], cache["gamma"], cache["axis"]
+    ndim = dout.ndim
     reduce = tuple(a for a in range(ndim) if a != axis)
-    dbeta = dy.sum(axis=reduce) if has_beta else None  # (C,)
-    dgamma = (dy * x_hat).sum(axis=reduce) if gamma is not None else None  # (C,)
-    dx_hat = dy * _broadcast(gamma, ndim, axis) if gamma is not None else dy  # dL/dx_hat, x's shape
-    if training:
+    dbeta = dout.sum(axis=reduce) if cache["has_beta"] else None  # (C,)
+    dgamma = (dout * x_hat).sum(axis=reduce) if gamma is not None else None  # (C,)
+    dx_hat = dout * _broadcast(gamma, ndim, axis) if gamma is not None else dout  # dL/dx_hat, x's shape
+    if cache["training"]:
         zeros = np.zeros_like(inv_std)
-        if not need_dx:
-            return None, dgamma, dbeta, zeros, zeros.copy()
         mean_dx_hat = dx_hat.mean(axis=reduce, keepdims=True)
         mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=reduce, keepdims=True)
         dx = _broadcast(inv_std, ndim, axis) * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
@@ -186,14 +190,14 @@ class BatchNormalization(Layer):
         return y.astype(self.dtype, copy=False)
 
     def _backward(self, dy, need_dx=True):
-        dx, dgamma, dbeta, dmean, dvariance = batch_normalization_backward(dy, self._cache, need_dx)
+        dx, dgamma, dbeta, dmean, dvariance = batch_normalization_backward(dy, self._cache)
         if self.center:
             self.grads["beta"] = dbeta
         if self.scale:
             self.grads["gamma"] = dgamma
         # the moving statistics are not trained; in inference their gradients serve gradient checks
         self.grads["moving_mean"], self.grads["moving_variance"] = dmean, dvariance
-        return dx
+        return dx if need_dx else None
 
     def __repr__(self):
         return (f"BatchNormalization(name={self.name!r}, axis={self.axis}, momentum={self.momentum}, "

@@ -98,12 +98,12 @@ class WindowGeometry(NamedTuple):
         (top, _), (left, _) = self.pads
         return x_padded[:, top : top + self.input_hw[0], left : left + self.input_hw[1], :]
 
-    def check_output_gradient(self, dy, batch: int, channels: int, dtype=None) -> np.ndarray:
+    def check_output_gradient(self, dy, batch: int, channels: int, dtype=None, name: str = "dout") -> np.ndarray:
         """``dy`` as a float array of the forward output's shape ``(N, out_h, out_w, C)``, else ``ValueError``."""
-        dy = as_float_array(dy, "dy", dtype)
+        dy = as_float_array(dy, name, dtype)
         expected = (batch,) + tuple(self.out_hw) + (channels,)
         if dy.shape != expected:
-            raise ValueError(f"dy must have the forward output's shape {expected}, got {dy.shape}")
+            raise ValueError(f"{name} must have the forward output's shape {expected}, got {dy.shape}")
         return dy
 
 
@@ -125,27 +125,3 @@ def window_geometry(x_shape, window, strides, padding, name: str = "kernel_size"
         )
     out_hw = ((padded[0] - window[0]) // strides[0] + 1, (padded[1] - window[1]) // strides[1] + 1)
     return WindowGeometry(window, strides, pads, (height, width), out_hw)
-
-
-def check_window_fits(x_shape, kernel_size, strides, padding, name: str = "kernel_size") -> tuple[int, int]:
-    """Output ``(out_height, out_width)``; ``ValueError`` if the window is larger than the padded input."""
-    return window_geometry(x_shape, kernel_size, strides, padding, name).out_hw
-
-
-def pad_images(x: np.ndarray, kernel_size, strides, padding, value: float = 0.0):
-    """Pad a batch for a sliding window.
-
-    Parameters
-    ----------
-    x : array ``(N, H, W, C)``
-    kernel_size, strides : int or (int, int)
-    padding : "valid" or "same"
-    value : the fill value (0 for convolution and average pooling, -inf for max pooling)
-
-    Returns
-    -------
-    x_padded : array ``(N, H + top + bottom, W + left + right, C)``
-    pads : ``((top, bottom), (left, right))``
-    """
-    geometry = window_geometry(x.shape, kernel_size, strides, padding)
-    return geometry.pad(x, value), geometry.pads

@@ -18,7 +18,7 @@ The vectorised versions loop over the ``ph * pw`` offsets ``(p, q)`` of the wind
 step a whole-array operation on the strided slice ``x_pad[:, p::sh, q::sw, :]``.
 
 Public pairs in the style of cs231n's layers: ``max_pool2d_forward(x, ...) -> (y, cache)``
-and ``max_pool2d_backward_from_cache(dy, cache) -> dx``, and the same for average pooling.
+and ``max_pool2d_backward(dout, cache) -> dx``, and the same for average pooling.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _check_cache(cache, keys, forward_name):
 
 
 def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """Max pooling that also returns what its backward pass needs (cs231n's style).
+    """Max pooling, and what its backward pass needs (a cs231n-style pair with ``max_pool2d_backward``).
 
     Parameters
     ----------
@@ -58,74 +58,48 @@ def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
     Returns
     -------
     y : array ``(N, H_out, W_out, C)``
-    cache : dict for ``max_pool2d_backward_from_cache``: ``x_padded (N, H_pad, W_pad, C)``,
-        ``y``, ``geometry`` (the ``WindowGeometry``)
+    cache : dict for ``max_pool2d_backward``: ``x_padded (N, H_pad, W_pad, C)``, ``y``,
+        ``geometry`` (the ``WindowGeometry``)
     """
     x, geometry = _check_pool_args(x, pool_size, strides, padding)
     x_pad = geometry.pad(x, value=-np.inf)
-    y = None
+    y = np.full((x.shape[0],) + geometry.out_hw + (x.shape[3],), -np.inf, dtype=x.dtype)
     for _, _, rows, cols in geometry.offsets():
         # x_pad[:, rows, cols, :] is the pixel at offset (p, q) of every window at once: (N, H_out, W_out, C)
-        y = x_pad[:, rows, cols, :].copy() if y is None else np.maximum(y, x_pad[:, rows, cols, :], out=y)
+        y = np.maximum(y, x_pad[:, rows, cols, :])
     return y, {"x_padded": x_pad, "y": y, "geometry": geometry}
 
 
-def max_pool2d_backward_from_cache(dy, cache):
-    """The backward pass of ``max_pool2d_forward``: each window sends ``dy`` to its maximum.
+def max_pool2d_backward(dout, cache):
+    """The backward pass of ``max_pool2d_forward``: each window sends ``dout`` to its maximum.
 
     When a window holds the maximum more than once (e.g. several zeros after a ReLU),
     only the first one in row-major order gets the gradient, as in TensorFlow.
 
     Parameters
     ----------
-    dy : array ``(N, H_out, W_out, C)``
+    dout : array ``(N, H_out, W_out, C)``
     cache : the dict returned by ``max_pool2d_forward``
 
     Returns
     -------
-    dx : array ``(N, H, W, C)``: ``dy`` routed to the position of each window's maximum, zero elsewhere
+    dx : array ``(N, H, W, C)``: ``dout`` routed to the position of each window's maximum, zero elsewhere
     """
     _check_cache(cache, ("x_padded", "y", "geometry"), "max_pool2d_forward")
     x_pad, y, geometry = cache["x_padded"], cache["y"], cache["geometry"]
-    dy = geometry.check_output_gradient(dy, y.shape[0], y.shape[3])
-    dy = dy.astype(np.result_type(y, dy), copy=False)
-    (ph, pw), (sh, sw) = geometry.window, geometry.strides
-    overlapping = sh < ph or sw < pw
-    # Disjoint windows that tile the padded input write every pixel once: no zeros needed.
-    tiled = not overlapping and (ph, pw) == (sh, sw) and all(
-        out * size == length for out, size, length in zip(geometry.out_hw, geometry.window, geometry.padded_hw))
-    dx_pad = (np.empty if tiled else np.zeros)((y.shape[0],) + geometry.padded_hw + (y.shape[3],), dy.dtype)
-    hit = np.empty(y.shape, dtype=bool)    # this offset holds its window's maximum, and no earlier offset did
-    taken = np.empty(y.shape, dtype=bool)  # the window's maximum has been found at an earlier offset
-    last = ph * pw - 1
-    for index, (_, _, rows, cols) in enumerate(geometry.offsets()):
-        np.equal(x_pad[:, rows, cols, :], y, out=hit)
-        if index > 0:
-            np.greater(hit, taken, out=hit)  # hit and not taken: a tie later in the window gets nothing
-        if overlapping:
-            dx_pad[:, rows, cols, :] += hit * dy
-        else:  # disjoint windows: each input pixel is written once (in place, no temporaries)
-            np.multiply(hit, dy, out=dx_pad[:, rows, cols, :])
-        if index == 0:
-            taken[...] = hit
-        elif index < last:
-            np.logical_or(taken, hit, out=taken)
+    dout = geometry.check_output_gradient(dout, y.shape[0], y.shape[3])
+    dx_pad = geometry.zeros_padded(y.shape[0], y.shape[3], np.result_type(y, dout))
+    found = np.zeros(y.shape, dtype=bool)  # the window's maximum was found at an earlier offset
+    for _, _, rows, cols in geometry.offsets():
+        first = (x_pad[:, rows, cols, :] == y) & ~found  # this offset holds the maximum, and no earlier one did
+        dx_pad[:, rows, cols, :] += first * dout
+        found |= first
     return geometry.crop(dx_pad)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     """Max pooling, ``x (N, H, W, C) -> y (N, H_out, W_out, C)``; arguments as in ``max_pool2d_forward``."""
     return max_pool2d_forward(x, pool_size, strides, padding)[0]
-
-
-def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
-    """Gradient of a scalar loss through ``y = max_pool2d(x, ...)``.
-
-    ``dy (N, H_out, W_out, C)``, the forward input ``x (N, H, W, C)`` and the forward's
-    arguments; returns ``dx (N, H, W, C)``: ``dy`` routed to each window's maximum, zero elsewhere.
-    """
-    _, cache = max_pool2d_forward(x, pool_size, strides, padding)
-    return max_pool2d_backward_from_cache(dy, cache)
 
 
 def max_pool2d_naive(x, pool_size=2, strides=None, padding="valid"):
@@ -153,7 +127,7 @@ def _window_counts(geometry, dtype):
 
 
 def avg_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """Average pooling that also returns what its backward pass needs (cs231n's style).
+    """Average pooling, and what its backward pass needs (a cs231n-style pair with ``avg_pool2d_backward``).
 
     Parameters
     ----------
@@ -165,23 +139,23 @@ def avg_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
     Returns
     -------
     y : array ``(N, H_out, W_out, C)``
-    cache : dict for ``avg_pool2d_backward_from_cache``: ``x_shape``, ``dtype``, ``geometry``
+    cache : dict for ``avg_pool2d_backward``: ``x_shape``, ``dtype``, ``geometry``
     """
     x, geometry = _check_pool_args(x, pool_size, strides, padding)
     x_pad = geometry.pad(x)
-    total = None
+    total = np.zeros((x.shape[0],) + geometry.out_hw + (x.shape[3],), dtype=x.dtype)
     for _, _, rows, cols in geometry.offsets():
-        total = x_pad[:, rows, cols, :].copy() if total is None else np.add(total, x_pad[:, rows, cols, :], out=total)
+        total = total + x_pad[:, rows, cols, :]
     y = total / _window_counts(geometry, x.dtype)
     return y, {"x_shape": x.shape, "dtype": y.dtype, "geometry": geometry}
 
 
-def avg_pool2d_backward_from_cache(dy, cache):
-    """The backward pass of ``avg_pool2d_forward``: each window shares ``dy`` equally among its real pixels.
+def avg_pool2d_backward(dout, cache):
+    """The backward pass of ``avg_pool2d_forward``: each window shares ``dout`` equally among its real pixels.
 
     Parameters
     ----------
-    dy : array ``(N, H_out, W_out, C)``
+    dout : array ``(N, H_out, W_out, C)``
     cache : the dict returned by ``avg_pool2d_forward``
 
     Returns
@@ -190,9 +164,9 @@ def avg_pool2d_backward_from_cache(dy, cache):
     """
     _check_cache(cache, ("x_shape", "dtype", "geometry"), "avg_pool2d_forward")
     (n, _, _, channels), geometry = cache["x_shape"], cache["geometry"]
-    dy = geometry.check_output_gradient(dy, n, channels)
-    dtype = np.result_type(cache["dtype"], dy)
-    share = dy.astype(dtype, copy=False) / _window_counts(geometry, dtype)
+    dout = geometry.check_output_gradient(dout, n, channels)
+    dtype = np.result_type(cache["dtype"], dout)
+    share = dout.astype(dtype, copy=False) / _window_counts(geometry, dtype)
     dx_pad = geometry.zeros_padded(n, channels, dtype)
     for _, _, rows, cols in geometry.offsets():
         dx_pad[:, rows, cols, :] += share
@@ -202,16 +176,6 @@ def avg_pool2d_backward_from_cache(dy, cache):
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     """Average pooling, ``x (N, H, W, C) -> y (N, H_out, W_out, C)``; arguments as in ``avg_pool2d_forward``."""
     return avg_pool2d_forward(x, pool_size, strides, padding)[0]
-
-
-def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid"):
-    """Gradient of a scalar loss through ``y = avg_pool2d(x, ...)``.
-
-    ``dy (N, H_out, W_out, C)``, the forward input ``x (N, H, W, C)`` (only its shape
-    matters) and the forward's arguments; returns ``dx (N, H, W, C)``.
-    """
-    _, cache = avg_pool2d_forward(x, pool_size, strides, padding)
-    return avg_pool2d_backward_from_cache(dy, cache)
 
 
 def avg_pool2d_naive(x, pool_size=2, strides=None, padding="valid"):

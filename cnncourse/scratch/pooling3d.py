@@ -66,10 +66,10 @@ def max_pool3d_forward(x, pool_size=2, strides=None, padding="valid"):
     """
     x, geometry = _check_pool3d_args(x, pool_size, strides, padding)
     x_pad = geometry.pad(x, value=-np.inf)
-    y = None
+    y = np.full((x.shape[0],) + geometry.out_dhw + (x.shape[4],), -np.inf, dtype=x.dtype)
     for _, _, _, depths, rows, cols in geometry.offsets():
         # the voxel at offset (a, p, q) of every window at once: (N, D_out, H_out, W_out, C)
-        y = x_pad[:, depths, rows, cols, :].copy() if y is None else np.maximum(y, x_pad[:, depths, rows, cols, :], out=y)
+        y = np.maximum(y, x_pad[:, depths, rows, cols, :])
     return y, {"x_padded": x_pad, "y": y, "geometry": geometry}
 
 
@@ -78,7 +78,7 @@ def max_pool3d_backward(dout, cache):
 
     When a window holds its maximum more than once (several zeros after a ReLU), every
     tied voxel gets the window's whole gradient, as TensorFlow's ``MaxPool3D`` gradient
-    does (its 2-D pooling, and ``max_pool2d_backward_from_cache``, give it to the first
+    does (its 2-D pooling, and ``max_pool2d_backward``, give it to the first
     one only). With distinct values, as in a gradient check, there are no ties.
 
     Parameters

@@ -24,7 +24,7 @@ Because the transposed convolution *is* the convolution's input gradient, its ow
 pass is the convolution's forward pass: ``dx = conv2d(dy, kernel, strides, padding)``, and
 ``dkernel`` is the convolution's kernel gradient with the roles of ``x`` and ``dy`` swapped.
 ``conv2d_transpose_backward`` computes both with ``conv2d_forward`` and
-``conv2d_backward_from_cache`` from ``conv``.
+``conv2d_backward`` from ``conv``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import get_activation
-from .conv import col2im, conv2d_backward_from_cache, conv2d_forward
+from .conv import col2im, conv2d_backward, conv2d_forward
 from .initializers import get_initializer, make_rng, zeros
 from .layers import ActivatedLayer
 from .padding import window_geometry
@@ -132,13 +132,11 @@ def conv2d_transpose_forward(x, kernel, bias=None, strides=1, padding="valid"):
     dtype = np.result_type(x, kernel)
     x, kernel = x.astype(dtype, copy=False), kernel.astype(dtype, copy=False)
     kh, kw, filters, c_in = kernel.shape
-    n, height, width, _ = x.shape
+    n = x.shape[0]
     # Each pixel's stamp (kh, kw, filters): the convolution's "window gradients" dy @ kernel.T ...
     stamps = x.reshape(-1, c_in) @ kernel.reshape(kh * kw * filters, c_in).T
     # ... added back where each window sits (overlapping stamps add up), then the padding cropped.
-    y_pad = col2im(stamps.reshape(n, height, width, kh, kw, filters), (n,) + geometry.padded_hw + (filters,),
-                   geometry.strides)
-    y = geometry.crop(y_pad)
+    y = col2im(stamps, geometry, (n,) + geometry.input_hw + (filters,))
     y = y + bias if bias is not None else np.ascontiguousarray(y)
     cache = {"x": x, "kernel": kernel, "strides": geometry.strides, "padding": padding.lower(),
              "has_bias": bias is not None, "y_shape": y.shape}
@@ -176,7 +174,7 @@ def conv2d_transpose_backward(dout, cache):
     dout = dout.astype(x.dtype, copy=False)
     # The convolution with this kernel maps dout (filters channels) to x's shape (C_in channels).
     dx, conv_cache = conv2d_forward(dout, kernel, None, cache["strides"], cache["padding"])
-    _, dkernel, _ = conv2d_backward_from_cache(x, conv_cache, need_dx=False)
+    _, dkernel, _ = conv2d_backward(x, conv_cache)
     dbias = dout.sum(axis=(0, 1, 2)) if cache["has_bias"] else None
     return dx, dkernel, dbias
 
