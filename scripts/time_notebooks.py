@@ -3,12 +3,15 @@
     python scripts/time_notebooks.py                      # the notebooks of _toc.yml, a Markdown table
     python scripts/time_notebooks.py chapters/03_convolution.ipynb
     python scripts/time_notebooks.py --update book/instructors.md
+    python scripts/time_notebooks.py --save --update book/instructors.md   # and keep the outputs
 
 Each notebook is executed in memory (the file on disk is never changed), in its own folder,
 with the current environment's ``python3`` kernel. The table gives the wall-clock time of
 the whole run (kernel start included), of its slowest cell, and the kernel's peak memory. ``--update FILE`` replaces
 the table between the lines ``<!-- notebook-times:start -->`` and ``<!-- notebook-times:end -->``
-in FILE. Run it on a quiet machine: other work on the same cores inflates the figures.
+in FILE. ``--save`` writes each executed notebook back to its file (as
+``scripts/execute_notebooks.py`` does), so one quiet run both re-executes and times the book.
+Run it on a quiet machine: other work on the same cores inflates the figures.
 """
 
 from __future__ import annotations
@@ -64,8 +67,11 @@ def _cell_seconds(cell) -> float:
     return (end - start).total_seconds()
 
 
-def time_notebook(path: Path, timeout: int = 900) -> dict:
-    """Execute ``path`` (a copy in memory) and return its title, total and slowest-cell seconds."""
+def time_notebook(path: Path, timeout: int = 900, save: bool = False) -> dict:
+    """Execute ``path`` (a copy in memory) and return its title, total and slowest-cell seconds.
+
+    With ``save``, the executed notebook (without the memory probe) is written back to ``path``.
+    """
     notebook = nbformat.read(path, as_version=4)
     # One extra cell at the end reads the kernel's peak memory (resident set size).
     probe = nbformat.v4.new_code_cell(
@@ -85,6 +91,8 @@ def time_notebook(path: Path, timeout: int = 900) -> dict:
     client.execute()
     total = time.perf_counter() - start
     notebook.cells.pop()
+    if save:
+        nbformat.write(notebook, path)
     printed = "".join(output.get("text", "") for output in probe.outputs)
     match = re.search(r"PEAK_RSS_BYTES (\d+)", printed)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
@@ -150,11 +158,12 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: the notebooks in _toc.yml")
     parser.add_argument("--update", type=Path, help="write the table into this file, between the markers")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
+    parser.add_argument("--save", action="store_true", help="write each executed notebook back to its file")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or [ROOT / path for path in toc_notebooks()]
     rows = []
     for path in notebooks:
-        row = time_notebook(path, timeout=args.timeout)
+        row = time_notebook(path, timeout=args.timeout, save=args.save)
         print(f"{path}: {row['seconds']:.1f} s (slowest cell {row['slowest']:.1f} s)", file=sys.stderr, flush=True)
         rows.append(row)
     table = markdown_table(rows)
