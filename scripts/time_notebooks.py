@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 
 def _sibling(name: str):
@@ -161,11 +162,19 @@ def main(argv=None) -> int:
     parser.add_argument("--save", action="store_true", help="write each executed notebook back to its file")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or [ROOT / path for path in toc_notebooks()]
-    rows = []
+    rows, failed = [], []
     for path in notebooks:
-        row = time_notebook(path, timeout=args.timeout, save=args.save)
+        try:
+            row = time_notebook(path, timeout=args.timeout, save=args.save)
+        except CellExecutionError as error:  # go on with the others; the failing notebook is left as it was
+            print(f"{path}: FAILED\n{str(error)[-2000:]}", file=sys.stderr, flush=True)
+            failed.append(path)
+            continue
         print(f"{path}: {row['seconds']:.1f} s (slowest cell {row['slowest']:.1f} s)", file=sys.stderr, flush=True)
         rows.append(row)
+    if failed:
+        print("failed: " + " ".join(map(str, failed)), file=sys.stderr)
+        return 1
     table = markdown_table(rows)
     print(table)
     if args.update:
