@@ -276,15 +276,15 @@ def _half_width_parentheses(masked: str) -> list[tuple[int, int]]:
     spans = []
     for match in re.finditer(r"\(([^()\n\0]*)\)", masked):
         start, end = match.span()
-        before = masked[:start].rstrip(" ")[-1:]
-        after = masked[end:].lstrip(" ")[:1]
+        before = masked[:start].rstrip(" *_")[-1:]  # emphasis marks skipped: **通道**(channel)
+        after = masked[end:].lstrip(" *_")[:1]
         content = match.group(1)
         if re.fullmatch(r"[a-z]|[0-9]{1,2}|[ivx]{1,4}|\s*\w{1,2}(\s*,\s*\w{1,2})+\s*", content.replace("\0", "x")) \
                 and not _HAN.search(content):
             continue  # an enumerator (a), (1), (iv) or a shape (H, W): not a gloss
         if start and re.match(r"[A-Za-z0-9_/\\^\]\0]", masked[start - 1]):
             continue  # a function's or formula's argument: f(x), 1/(1-rate)
-        if _HAN.search(content) or _HAN.match(before or " ") or _HAN.match(after or " "):
+        if _HAN.search(content) or _CJK_CHAR.match(before or " ") or _CJK_CHAR.match(after or " "):
             spans.append((start, end))
     return spans
 
