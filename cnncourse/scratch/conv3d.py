@@ -346,7 +346,6 @@ class Conv3D(ActivatedLayer):
         self.activation, self.use_bias, self.kernel_initializer = activation, bool(use_bias), kernel_initializer
         self._rng = make_rng(seed)
         self._cache = None
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         geometry = volume_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding)
@@ -370,7 +369,6 @@ class Conv3D(ActivatedLayer):
 
     def _forward(self, x, training=False):
         z, self._cache = conv3d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding)
-        self._last_output_shape = z.shape
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):

@@ -50,8 +50,22 @@ def _auto_name(prefix: str) -> str:
     return prefix if index == 0 else f"{prefix}_{index}"
 
 
-class Layer:
-    """Base class. Subclasses implement ``_build``, ``_output_shape``, ``_forward``, ``_backward``."""
+class _BuiltAfterInit(type):
+    """Builds a layer given an ``input_shape`` as soon as its constructor, a subclass's included, has run."""
+
+    def __call__(cls, *args, **kwargs):
+        layer = super().__call__(*args, **kwargs)
+        if layer._pending_input_shape is not None and not layer.built:
+            layer.build(layer._pending_input_shape)
+        return layer
+
+
+class Layer(metaclass=_BuiltAfterInit):
+    """Base class. Subclasses implement ``_build``, ``_output_shape``, ``_forward``, ``_backward``.
+
+    The public ``forward`` / ``backward`` check their arguments and call the private pair;
+    containers (``Sequential``, ``Residual``, ``UNet``) call the public ones too.
+    """
 
     weight_names: tuple[str, ...] = ()
     non_trainable_names: tuple[str, ...] = ()  # weights the optimizer never updates
@@ -66,12 +80,7 @@ class Layer:
         self.built = False
         self.input_shape: tuple | None = None
         self.output_shape: tuple | None = None
-        self._pending_input_shape = input_shape
-
-    def _finish_init(self):
-        # Called at the end of subclass constructors: build now when input_shape was given.
-        if self._pending_input_shape is not None:
-            self.build(self._pending_input_shape)
+        self._pending_input_shape = input_shape  # built once the whole constructor has run (_BuiltAfterInit)
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
@@ -116,8 +125,9 @@ class Layer:
 
     def forward(self, x, training: bool = False):
         """Compute ``y`` from ``x`` and keep what ``backward`` needs. See the class for shapes."""
-        x = self._check_input(x)
-        return self._forward(x, training)
+        y = self._forward(self._check_input(x), training)
+        self._last_output_shape = y.shape  # what backward's dy must match
+        return y
 
     def backward(self, dy, need_input_gradient: bool = True):
         """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``.
@@ -265,7 +275,6 @@ class Conv2D(ActivatedLayer):
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
         self._cache = None
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding, "kernel_size")
@@ -287,7 +296,6 @@ class Conv2D(ActivatedLayer):
 
     def _forward(self, x, training=False):
         z, self._cache = conv2d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding)
-        self._last_output_shape = z.shape
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
@@ -319,7 +327,6 @@ class Dense(ActivatedLayer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         return (self.units,)
@@ -338,7 +345,6 @@ class Dense(ActivatedLayer):
 
     def _forward(self, x, training=False):
         z, self._cache = dense_forward(x, self.params["kernel"], self.params.get("bias"))
-        self._last_output_shape = z.shape
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
@@ -361,7 +367,6 @@ class Pooling2D(Layer):
         self.pool_size = as_pair(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else as_pair(strides, "strides")
         self.padding = check_padding(padding)
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding, "pool_size")
@@ -377,7 +382,6 @@ class MaxPooling2D(Pooling2D):
 
     def _forward(self, x, training=False):
         y, self._cache = max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
@@ -392,7 +396,6 @@ class AveragePooling2D(Pooling2D):
 
     def _forward(self, x, training=False):
         y, self._cache = avg_pool2d_forward(x, self.pool_size, self.strides, self.padding)
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
@@ -404,7 +407,6 @@ class Flatten(Layer):
 
     def __init__(self, input_shape=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -418,7 +420,6 @@ class Flatten(Layer):
     def _forward(self, x, training=False):
         self._x_shape = x.shape
         y = x.reshape(x.shape[0], -1)
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
@@ -436,10 +437,8 @@ class Dropout(Layer):
         super().__init__(input_shape, name, dtype)
         self.rate = check_rate(rate)
         self._rng = make_rng(seed)
-        self._finish_init()
 
     def _forward(self, x, training=False):
-        self._last_output_shape = x.shape
         if not training or self.rate == 0.0:
             self._scale = None
             return x
@@ -460,10 +459,8 @@ class Activation(ActivatedLayer):
     def __init__(self, activation, input_shape=None, name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
         self.activation = get_activation(activation)
-        self._finish_init()
 
     def _forward(self, x, training=False):
-        self._last_output_shape = x.shape
         return self._activate(x)
 
     def backward_pre_activation(self, dz, need_dx=True):

@@ -73,6 +73,10 @@ class Loss:
             values = values.mean(axis=-1)  # element-wise losses: Keras averages the last axis first
         return values
 
+    def check(self, y_true, y_pred):
+        """``(y_true, y_pred)`` as checked arrays, or the ``TypeError`` / ``ValueError`` the loss would raise."""
+        return self._check(y_true, y_pred)
+
     def gradient(self, y_true, y_pred) -> np.ndarray:
         """``d mean_loss / d y_pred``, same shape and dtype as ``y_pred``."""
         y_true, y_pred = self._check(y_true, y_pred)

@@ -141,7 +141,7 @@ class Sequential:
 
     def _forward(self, x, training):
         for layer in self.layers:
-            x = layer._forward(x, training)
+            x = layer.forward(x, training)
         return x
 
     def forward(self, x, training: bool = False):
@@ -158,7 +158,7 @@ class Sequential:
         expected = getattr(self, "_forward_shape", None)
         if expected is None:
             raise RuntimeError("call forward(x, training=...) before backward: backward uses what forward kept")
-        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)  # a private copy: layers may work in place
+        dy = as_float_array(dy, "dy", dtype=self.dtype)
         if dy.shape != tuple(expected):
             raise ValueError(f"dy must have the shape of the last forward's output {tuple(expected)}, got {dy.shape}")
         check_finite(dy, "dy")
@@ -177,7 +177,7 @@ class Sequential:
             if from_logits and index == last:
                 dy = layer.backward_pre_activation(dy, need_dx)
             else:
-                dy = layer._backward(dy, need_dx)
+                dy = layer.backward(dy, need_dx)
         return dy
 
     # ---------------------------------------------------------------------- weights
@@ -351,7 +351,7 @@ class Sequential:
         y = self._check_xy(x, y, name)
         placeholder = np.zeros((len(y),) + tuple(self.output_shape), dtype=self.dtype)
         try:
-            self.loss._check(y, placeholder)
+            self.loss.check(y, placeholder)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{name}: {error}") from None
         return y

@@ -146,7 +146,6 @@ class BatchNormalization(Layer):
         if self.epsilon == 0.0:
             raise ValueError("epsilon must be positive (it keeps 1 / sqrt(var + epsilon) finite), got 0.0")
         self.center, self.scale = bool(center), bool(scale)
-        self._finish_init()
 
     # ------------------------------------------------------------------ building
     def _channel_axis(self, rank):
@@ -186,7 +185,6 @@ class BatchNormalization(Layer):
         gamma = self.params["gamma"] if self.scale else None
         beta = self.params["beta"] if self.center else None
         y, self._cache = batch_normalization_forward(x, mean, variance, gamma, beta, self.epsilon, axis, training)
-        self._last_output_shape = y.shape
         return y.astype(self.dtype, copy=False)
 
     def _backward(self, dy, need_dx=True):

@@ -124,7 +124,6 @@ class MaxPooling3D(Layer):
         padding = check_padding(padding)
         super().__init__(input_shape, name or default_layer_name("max_pooling3d"), dtype)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         geometry = volume_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding,
@@ -133,7 +132,6 @@ class MaxPooling3D(Layer):
 
     def _forward(self, x, training=False):
         y, self._cache = max_pool3d_forward(x, self.pool_size, self.strides, self.padding)
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):

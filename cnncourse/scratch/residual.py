@@ -60,7 +60,6 @@ class Residual(Layer):
         if len({id(layer) for layer in block}) != len(block):
             raise ValueError(f"{self.name}: block lists the same layer object twice; create one layer per position")
         self.block = list(block)
-        self._finish_init()
 
     # ------------------------------------------------------------------ weights
     @property
@@ -117,15 +116,14 @@ class Residual(Layer):
     def _forward(self, x, training=False):
         h = x
         for layer in self.block:
-            h = layer._forward(h, training)
+            h = layer.forward(h, training)
         y = x + h  # a new array: x itself is left as the caller gave it
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
-        dh = dy.copy()  # the block's layers may work in place on their dy; the skip path needs dy intact
+        dh = dy
         for index in range(len(self.block) - 1, -1, -1):
-            dh = self.block[index]._backward(dh, need_dx or index > 0)
+            dh = self.block[index].backward(dh, need_dx or index > 0)
         self._collect()  # the block's layers store fresh gradient arrays
         return dy + dh if need_dx else None
 

@@ -207,7 +207,6 @@ class Conv2DTranspose(ActivatedLayer):
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
         self._cache = None
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
@@ -231,7 +230,6 @@ class Conv2DTranspose(ActivatedLayer):
     def _forward(self, x, training=False):
         z, self._cache = conv2d_transpose_forward(x, self.params["kernel"], self.params.get("bias"), self.strides,
                                                   self.padding)
-        self._last_output_shape = z.shape
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):

@@ -195,16 +195,18 @@ class UNet:
         self._skips = []
         h = x
         for conv1, conv2, pool in self.encoder:
-            h = conv2._forward(conv1._forward(h, training), training)
+            h = conv2.forward(conv1.forward(h, training), training)
             self._skips.append(h)                          # kept for the decoder of the same size
-            h = pool._forward(h, training)
-        h = self.bottleneck[1]._forward(self.bottleneck[0]._forward(h, training), training)
+            h = pool.forward(h, training)
+        h = self.bottleneck[1].forward(self.bottleneck[0].forward(h, training), training)
         for (up, concat, conv1, conv2), skip in zip(self.decoder, reversed(self._skips)):
-            h = up._forward(h, training)
+            h = up.forward(h, training)
             if concat is not None:
                 h = concat.forward([h, skip])              # (N, h, w, up filters + skip filters)
-            h = conv2._forward(conv1._forward(h, training), training)
-        return self.output_layer._forward(h, training)
+            h = conv2.forward(conv1.forward(h, training), training)
+        y = self.output_layer.forward(h, training)
+        self._forward_shape = y.shape  # what backward's dy must match
+        return y
 
     def forward(self, x, training: bool = False):
         """``x (N, H, W, C) -> y (N, H, W, num_classes)``, keeping what ``backward`` needs."""
@@ -215,32 +217,31 @@ class UNet:
 
     def backward(self, dy, need_input_gradient: bool = True):
         """Backpropagate ``dy (N, H, W, num_classes)``; fills every layer's ``grads``; returns ``dx`` (or None)."""
-        dy = np.array(as_float_array(dy, "dy"), dtype=self.dtype)
-        if not hasattr(self.output_layer, "_last_output_shape") or dy.shape != self.output_layer._last_output_shape:
-            raise ValueError(f"dy must have the last output's shape "
-                             f"{getattr(self.output_layer, '_last_output_shape', None)}, got {dy.shape}")
+        dy = as_float_array(dy, "dy", dtype=self.dtype)
+        if dy.shape != getattr(self, "_forward_shape", None):
+            raise ValueError(f"dy must have the last output's shape {getattr(self, '_forward_shape', None)}, got {dy.shape}")
         return self._backpropagate(dy, need_input_gradient)
 
     def _backpropagate(self, dy, need_input_gradient, from_logits=False):
-        """The backward pass; ``dy`` is a private array (layers work in place on it)."""
+        """The backward pass, the top of the decoder first; every layer fills its ``grads``."""
         if from_logits:
             dh = self.output_layer.backward_pre_activation(dy)
         else:
-            dh = self.output_layer._backward(dy)
+            dh = self.output_layer.backward(dy)
         skip_grads = []
         for up, concat, conv1, conv2 in reversed(self.decoder):  # the top decoder level first
-            dh = conv1._backward(conv2._backward(dh))
+            dh = conv1.backward(conv2.backward(dh))
             if concat is not None:
                 dh, dskip = concat.backward(dh)
                 skip_grads.append(dskip)                   # the skip path's share of the encoder's gradient
-            dh = up._backward(dh)
-        dh = self.bottleneck[0]._backward(self.bottleneck[1]._backward(dh))
+            dh = up.backward(dh)
+        dh = self.bottleneck[0].backward(self.bottleneck[1].backward(dh))
         for level in range(self.depth, 0, -1):             # the deepest encoder level first
             conv1, conv2, pool = self.encoder[level - 1]
-            dh = pool._backward(dh)
+            dh = pool.backward(dh)
             if skip_grads:
                 dh = dh + skip_grads[level - 1]            # the two paths from this block's output add up
-            dh = conv1._backward(conv2._backward(dh), need_input_gradient or level > 1)
+            dh = conv1.backward(conv2.backward(dh), need_input_gradient or level > 1)
         return dh
 
     def predict(self, x, batch_size: int = 32):
@@ -304,7 +305,7 @@ class UNet:
         if y.ndim < 1 or len(y) != len(x):
             raise ValueError(f"y must hold one target per image ({len(x)}), got shape {y.shape}")
         try:
-            self.loss._check(y, np.full((len(y),) + self.output_shape, 1.0 / self.num_classes, self.dtype))
+            self.loss.check(y, np.full((len(y),) + self.output_shape, 1.0 / self.num_classes, self.dtype))
         except (TypeError, ValueError) as error:
             raise type(error)(f"y: {error}") from None
         return y

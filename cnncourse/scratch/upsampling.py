@@ -80,14 +80,12 @@ class UpSampling2D(Layer):
             raise ValueError(f"{self.name}: interpolation must be 'nearest' (the only one built here), "
                              f"got {interpolation!r}")
         self.interpolation = interpolation
-        self._finish_init()
 
     def _output_shape(self, input_shape):
         return (input_shape[0] * self.size[0], input_shape[1] * self.size[1], input_shape[2])
 
     def _forward(self, x, training=False):
         y, self._cache = upsampling2d_forward(x, self.size)
-        self._last_output_shape = y.shape
         return y
 
     def _backward(self, dy, need_dx=True):
