@@ -14,7 +14,10 @@ Shapes (Keras's layout): ``x (N, H, W, C_in)``, ``kernel (kh, kw, C_in, C_out)``
 
 ``conv2d_naive`` writes the formula as loops; ``conv2d`` computes the same numbers with
 im2col: every receptive field becomes one row of a matrix, and one matrix product with
-the flattened kernel does all the multiply-adds at once.
+the flattened kernel does all the multiply-adds at once. ``conv2d_forward(x, kernel, ...) ->
+(y, cache)`` and ``conv2d_backward(dout, cache) -> (dx, dkernel, dbias)`` are the same as a
+cs231n-style pair, which the ``Conv2D`` layer calls; ``conv2d_backward_naive`` is the backward
+pass as loops.
 """
 
 from __future__ import annotations

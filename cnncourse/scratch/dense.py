@@ -15,8 +15,6 @@ functions are the affine part only.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .validation import as_float_array, check_bias, check_finite, check_rank
 
 
