@@ -119,3 +119,22 @@ def test_no_layer_calls_finish_init_or_sets_its_output_shape_by_hand():
     text = "\n".join(path.read_text(encoding="utf-8") for path in SCRATCH.glob("*.py"))
     assert "_finish_init" not in text
     assert len(re.findall(r"_last_output_shape = ", text)) == 1  # Layer.forward's, once
+
+
+@pytest.mark.parametrize("strides, padding", [(1, "valid"), (2, "same")])
+def test_conv2d_layers_shortcut_without_dx_equals_the_taught_pair(strides, padding):
+    # Conv2D's private path for need_input_gradient=False gives conv2d_backward's dkernel and dbias, exactly.
+    rng = np.random.default_rng(3)
+    layer = scratch.Conv2D(4, (3, 2), strides=strides, padding=padding, activation="relu", dtype="float64")
+    x = rng.normal(size=(2, 7, 6, 3))
+    y = layer.forward(x, training=True)
+    dy = rng.normal(size=y.shape)
+    dx = layer.backward(dy)
+    full = {name: value.copy() for name, value in layer.grads.items()}
+    assert layer.backward(dy, need_input_gradient=False) is None
+    _, cache = scratch.conv2d_forward(x, layer.params["kernel"], layer.params["bias"], strides, padding)
+    expected_dx, expected_dkernel, expected_dbias = scratch.conv2d_backward(dy * (y > 0), cache)
+    np.testing.assert_array_equal(dx, expected_dx)
+    for grads in (full, layer.grads):
+        np.testing.assert_array_equal(grads["kernel"], expected_dkernel)
+        np.testing.assert_array_equal(grads["bias"], expected_dbias)

@@ -299,11 +299,17 @@ class Conv2D(ActivatedLayer):
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
-        dx, dkernel, dbias = conv2d_backward(dz, self._cache)
+        if need_dx:
+            dx, dkernel, dbias = conv2d_backward(dz, self._cache)
+        else:
+            # A network's first layer needs no dx: a private shortcut to conv2d_backward's dkernel and dbias
+            # (tested equal), which skips the input gradient's col2im.
+            dz_rows = dz.reshape(-1, self.filters)
+            dx, dkernel, dbias = None, (self._cache["cols"].T @ dz_rows).reshape(self._cache["kernel"].shape), dz_rows.sum(axis=0)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
-        return dx if need_dx else None
+        return dx
 
 
 class Dense(ActivatedLayer):
