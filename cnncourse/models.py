@@ -17,7 +17,7 @@ HEADS = ("flatten", "gap")
 
 
 def _check_args(engine, input_shape, num_classes):
-    from .scratch.validation import check_positive_int, check_shape
+    from .checks import check_positive_int, check_shape
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -220,7 +220,7 @@ def improved_cnn(
 
 
 def _check_unet_args(engine, input_shape, num_classes, filters, depth, kernel_size, up_kernel_size):
-    from .scratch.validation import check_positive_int
+    from .checks import check_positive_int
 
     _check_args(engine, input_shape, num_classes)
     filters = check_positive_int(filters, "filters")
@@ -408,7 +408,7 @@ def dice_loss(smooth: float = 1.0, cross_entropy: float = 0.0):
     averaged over the pixels of each sample, so both terms are per sample ``(N,)`` and
     Keras averages them over the batch. ``y_true`` and ``y_pred`` as in ``soft_dice_loss``.
     """
-    from .scratch.validation import check_float
+    from .checks import check_float
 
     smooth = check_float(smooth, "smooth", low=0.0, low_inclusive=False)
     weight = check_float(cross_entropy, "cross_entropy", low=0.0)
@@ -494,7 +494,7 @@ def medmnist_cnn(
     filters = tuple(int(f) for f in filters)
     if not filters or any(f < 1 for f in filters):
         raise ValueError(f"filters must be a non-empty sequence of positive ints, got {filters!r}")
-    from .scratch.validation import check_positive_int
+    from .checks import check_positive_int
 
     check_positive_int(convs_per_block, "convs_per_block")
     if not 0 <= float(dropout) < 1:
@@ -575,7 +575,7 @@ def volume_cnn(view: str = "3d", size: int = 28, filters=(8, 16, 32), downsample
     An uncompiled ``keras.Model`` named ``"volume_cnn_<view>"``.
     """
     from .backend import import_keras
-    from .scratch.validation import check_positive_int
+    from .checks import check_positive_int
 
     if view not in VOLUME_VIEWS:
         raise ValueError(f"view must be one of {VOLUME_VIEWS}, got {view!r}")

@@ -344,7 +344,7 @@ def test_the_taught_pairs_leave_their_inputs_and_caches_unchanged():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_check_finite_finds_a_single_bad_value_and_lets_overflowing_sums_pass(bad):
-    from cnncourse.scratch.validation import check_finite
+    from cnncourse.checks import check_finite
 
     x = np.zeros((3, 4), np.float32)
     x[1, 2] = bad

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import validate_labels
-from ..scratch.validation import check_positive_int
+from ..checks import check_positive_int
 
 __all__ = ["ENGINES", "EngineRun", "epoch_orders", "train_both_engines", "compare_engines"]
 

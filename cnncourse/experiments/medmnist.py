@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..scratch.validation import check_positive_int
+from ..checks import check_positive_int
 from ..seeding import set_seed
 
 __all__ = [

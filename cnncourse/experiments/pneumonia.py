@@ -26,7 +26,7 @@ import numpy as np
 
 from ..data import to_float_images
 from ..metrics import THRESHOLD_RULES, binary_report, choose_threshold, validate_labels
-from ..scratch.validation import check_positive_int
+from ..checks import check_positive_int
 from ..seeding import set_seed
 
 __all__ = [

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .padding import window_geometry
-from .validation import check_bias, check_images, check_kernel
+from ..checks import check_bias, check_images, check_kernel
 
 
 def _check_conv_args(x, kernel, bias, strides, padding):

@@ -31,7 +31,7 @@ from .activations import get_activation
 from .initializers import get_initializer, make_rng, zeros
 from .layers import ActivatedLayer
 from .padding import pad_amounts
-from .validation import (
+from ..checks import (
     as_float_array,
     check_bias,
     check_finite,

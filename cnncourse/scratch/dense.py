@@ -15,7 +15,7 @@ functions are the affine part only.
 
 from __future__ import annotations
 
-from .validation import as_float_array, check_bias, check_finite, check_rank
+from ..checks import as_float_array, check_bias, check_finite, check_rank
 
 
 def dense_forward(x, kernel, bias=None):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .losses import BinaryCrossentropy, CategoricalCrossentropy, Loss
-from .validation import as_float_array, check_finite, check_float
+from ..checks import as_float_array, check_finite, check_float
 
 
 class SoftDiceLoss(Loss):

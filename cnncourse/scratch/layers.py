@@ -29,7 +29,7 @@ from .dense import dense_backward, dense_forward
 from .initializers import get_initializer, make_rng, zeros
 from .padding import window_geometry
 from .pooling import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward
-from .validation import (
+from ..checks import (
     as_float_array,
     as_pair,
     check_finite,

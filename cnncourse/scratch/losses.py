@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import sigmoid, softmax
-from .validation import as_float_array, check_finite
+from ..checks import as_float_array, check_finite
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_float_array, check_finite
+from ..checks import as_float_array, check_finite
 
 
 class Concatenate:

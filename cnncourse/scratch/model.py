@@ -26,7 +26,7 @@ from .losses import Loss, get_loss
 from .accuracy import get_metric
 from .optimizers import get_optimizer
 from .progress import ProgressBar
-from .validation import as_float_array, check_finite, check_positive_int
+from ..checks import as_float_array, check_finite, check_positive_int
 
 
 class History:

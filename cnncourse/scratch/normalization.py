@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from .layers import Layer
-from .validation import check_finite
+from ..checks import check_finite
 
 
 def _check_unit_float(value, name, low, high, high_inclusive=False):

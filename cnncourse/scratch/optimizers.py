@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from .schedules import LearningRateSchedule
-from .validation import check_float
+from ..checks import check_float
 
 
-# One validation vocabulary: the engine's checks live in validation.py.
+# One validation vocabulary: the package's checks live in cnncourse/checks.py.
 _check_float = check_float
 
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .validation import as_float_array, as_pair, check_padding
+from ..checks import as_float_array, as_pair, check_padding
 
 
 def output_length(input_length: int, kernel_length: int, stride: int, padding: str) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .padding import window_geometry
-from .validation import as_pair, check_images
+from ..checks import as_pair, check_images
 
 
 def _check_pool_args(x, pool_size, strides, padding):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .conv3d import VOLUME_LAYOUT, as_triple, check_volumes, default_layer_name, volume_geometry
 from .layers import Layer
-from .validation import check_padding
+from ..checks import check_padding
 
 
 def _check_pool3d_args(x, pool_size, strides, padding):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import Layer
-from .validation import check_finite
+from ..checks import check_finite
 
 
 class Residual(Layer):

@@ -36,7 +36,7 @@ from .conv import col2im, conv2d_backward, conv2d_forward
 from .initializers import get_initializer, make_rng, zeros
 from .layers import ActivatedLayer
 from .padding import window_geometry
-from .validation import (
+from ..checks import (
     as_float_array,
     as_pair,
     check_bias,

@@ -31,7 +31,7 @@ from .merge import Concatenate
 from .model import History
 from .optimizers import get_optimizer
 from .transpose import Conv2DTranspose
-from .validation import as_float_array, check_finite, check_float_dtype, check_positive_int, check_shape
+from ..checks import as_float_array, check_finite, check_float_dtype, check_positive_int, check_shape
 
 
 class UNet:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import Layer
-from .validation import as_float_array, as_pair, check_finite, check_images
+from ..checks import as_float_array, as_pair, check_finite, check_images
 
 
 def upsampling2d_forward(x, size=2):

@@ -1,6 +1,7 @@
-"""Input checks shared by the NumPy engine.
+"""Input checks shared by the whole package: one vocabulary of argument checks.
 
-Every public function of ``cnncourse.scratch`` checks its arguments here, so that a
+Every public entry point (the NumPy engine, the data loaders, the metrics, the model
+builders, the experiments and the command lines) checks its arguments with these, so that a
 mistake fails early with a message that names the argument and says what was
 expected and what was received, instead of a cryptic broadcasting error deep inside
 NumPy.
