@@ -14,6 +14,12 @@ import numbers
 import numpy as np
 
 PADDINGS = ("valid", "same")
+SEED_LIMIT = 2**32  # NumPy's legacy generator (and so set_seed) takes seeds in [0, 2**32)
+
+
+def _is_int(value) -> bool:
+    """True for a Python or NumPy integer; a bool is not one here."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def as_pair(value, name: str) -> tuple[int, int]:
@@ -135,7 +141,7 @@ def check_float(value, name: str, low: float = 0.0, high: float | None = None, l
 
 def check_positive_int(value, name: str) -> int:
     """A positive int such as ``filters`` or ``units``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+    if not _is_int(value):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -162,3 +168,85 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
         raise TypeError(f"{name} must be a float dtype such as 'float32' or 'float64', got {resolved}")
     return resolved
 
+
+
+def check_int(value, name: str, low: int | None = None, high: int | None = None) -> int:
+    """An int (a Python or NumPy integer, not a bool) in ``[low, high]``; either bound may be None.
+
+    A non-integer raises ``TypeError``, an integer out of range ``ValueError``; both messages say
+    what was expected (``"n must be an int in [2, 9], got 12"``).
+    """
+    if low is not None and high is not None:
+        expected = f"an int in [{low}, {high}]"
+    elif low is not None:
+        expected = f"an int >= {low}"
+    elif high is not None:
+        expected = f"an int <= {high}"
+    else:
+        expected = "an int"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_non_negative_int(value, name: str) -> int:
+    """An int >= 0 such as a count of extra slices or a number of digits."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a non-negative int, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A seed: an int (not a bool) in ``[0, 2**32)``, the range NumPy and ``set_seed`` accept.
+
+    The one rule and the one pair of exception types for every seed in the package: a
+    non-integer raises ``TypeError``, an integer out of range ``ValueError``.
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int in [0, 2**32), got {type(value).__name__} {value!r}")
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"{name} must be an int in [0, 2**32), got {value!r}")
+    return int(value)
+
+
+def check_probability(value, name: str) -> float:
+    """A real number in [0, 1] such as a decision threshold or a probability."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(value).__name__} {value!r}")
+    if not 0.0 <= float(value) <= 1.0:  # also refuses NaN
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_existing_file(path, name: str = "path", error: type[Exception] = FileNotFoundError):
+    """``path`` as a ``pathlib.Path`` to an existing regular file; otherwise ``error`` naming it.
+
+    ``error`` lets a module raise its own error class (a ``DataError``, say) with the same words.
+    """
+    path = _as_path(path, name)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise error(f"{name} {str(path)!r} {what}")
+    return path
+
+
+def check_existing_folder(path, name: str = "folder", error: type[Exception] = FileNotFoundError):
+    """``path`` as a ``pathlib.Path`` to an existing folder; otherwise ``error`` naming it."""
+    path = _as_path(path, name)
+    if not path.is_dir():
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise error(f"{name} {str(path)!r} {what}")
+    return path
+
+
+def _as_path(path, name: str):
+    import os
+    from pathlib import Path
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__} {path!r}")
+    return Path(path).expanduser()

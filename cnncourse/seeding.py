@@ -20,10 +20,11 @@ import random
 
 import numpy as np
 
+from .checks import SEED_LIMIT, check_int
+
 __all__ = ["OFFSET_VARIABLE", "seed_offset", "set_seed"]
 
 OFFSET_VARIABLE = "CNNCOURSE_SEED_OFFSET"
-_SEED_LIMIT = 2**32  # NumPy's legacy generator takes seeds in [0, 2**32)
 
 
 def seed_offset() -> int:
@@ -38,10 +39,10 @@ def seed_offset() -> int:
 
 
 def _effective(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    effective = int(seed) + seed_offset()
-    if not 0 <= effective < _SEED_LIMIT:
+    """``seed + $CNNCOURSE_SEED_OFFSET``, checked as ``checks.check_seed`` checks a seed (the sum must lie in
+    [0, 2**32); the seed alone may be negative when the offset brings it back into range)."""
+    effective = check_int(seed, "seed") + seed_offset()
+    if not 0 <= effective < SEED_LIMIT:
         raise ValueError(f"seed + {OFFSET_VARIABLE} must be in [0, 2**32), got {seed} + {seed_offset()} = {effective}")
     return effective
 
