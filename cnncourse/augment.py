@@ -92,12 +92,12 @@ def shifted_views(images, shift: int = 1):
     """
     import numpy as np
 
+    from .checks import check_int
+
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}")
-    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or not 1 <= shift < min(images.shape[1:3]):
-        raise ValueError(f"shift must be a whole number of pixels from 1 to {min(images.shape[1:3]) - 1}, got {shift!r}")
-    s = int(shift)
+    s = check_int(shift, "shift", 1, min(images.shape[1:3]) - 1)
     padded = np.pad(images, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
     height, width = images.shape[1:3]
 

@@ -127,15 +127,21 @@ def check_rate(rate, name: str = "rate") -> float:
     return float(rate)
 
 
-def check_float(value, name: str, low: float = 0.0, high: float | None = None, low_inclusive: bool = True) -> float:
-    """A finite real number in ``[low, high)`` (``(low, high)`` when not ``low_inclusive``), e.g. a learning rate."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+def check_float(value, name: str, low: float | None = 0.0, high: float | None = None,
+                low_inclusive: bool = True) -> float:
+    """A finite real number in ``[low, high)`` (``(low, high)`` when not ``low_inclusive``), e.g. a learning rate.
+
+    ``low=None`` (and ``high=None``) leaves that side open: any finite number, e.g. a threshold on scores.
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
     value = float(value)
-    bad_low = value < low if low_inclusive else value <= low
+    bad_low = low is not None and (value < low if low_inclusive else value <= low)
     if bad_low or (high is not None and value >= high) or not np.isfinite(value):
-        interval = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+        if low is None and high is None:
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        left = f"{'[' if low_inclusive else '('}{low}" if low is not None else "(-inf"
+        raise ValueError(f"{name} must be in {left}, {high if high is not None else 'inf'}), got {value!r}")
     return value
 
 
@@ -173,8 +179,8 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
 def check_int(value, name: str, low: int | None = None, high: int | None = None) -> int:
     """An int (a Python or NumPy integer, not a bool) in ``[low, high]``; either bound may be None.
 
-    A non-integer raises ``TypeError``, an integer out of range ``ValueError``; both messages say
-    what was expected (``"n must be an int in [2, 9], got 12"``).
+    A non-integer raises ``TypeError`` (``"n must be an int, got float 2.5"``), an integer out of
+    range ``ValueError`` (``"n must be an int in [2, 9], got 12"``).
     """
     if low is not None and high is not None:
         expected = f"an int in [{low}, {high}]"
@@ -185,7 +191,7 @@ def check_int(value, name: str, low: int | None = None, high: int | None = None)
     else:
         expected = "an int"
     if not _is_int(value):
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return int(value)

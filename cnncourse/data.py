@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_float, check_int, check_positive_int, check_probability, check_seed
+
 CACHE_DIR = Path("~/.cache/cnncourse")
 SPLITS = ("train", "val", "test")
 ZENODO_URL = "https://zenodo.org/records/10519652/files/{filename}?download=1"  # MedMNIST+ (v3) record
@@ -253,11 +255,8 @@ def download(url: str, target, md5: str | None = None, timeout: float = 30.0, de
     """
     from tqdm.auto import tqdm
 
-    if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    deadline = 20.0 * timeout if deadline is None else deadline
-    if isinstance(deadline, bool) or not (isinstance(deadline, (int, float)) and deadline > 0):
-        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
+    timeout = check_float(timeout, "timeout", low_inclusive=False)
+    deadline = check_float(20.0 * timeout if deadline is None else deadline, "deadline", low_inclusive=False)
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -662,12 +661,8 @@ def synthetic_lesions(n: int, size: int = 28, seed: int = 0, lesion_fraction: fl
     labels : int64 array ``(n,)``, 1 where a lesion is present
     masks : bool array ``(n, size, size)``, True on the lesion (all False without one)
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if not isinstance(size, (int, np.integer)) or size < 16:
-        raise ValueError(f"size must be an integer >= 16, got {size!r}")
-    if not 0.0 <= lesion_fraction <= 1.0:
-        raise ValueError(f"lesion_fraction must be in [0, 1], got {lesion_fraction!r}")
+    n, size, seed = check_positive_int(n, "n"), check_int(size, "size", low=16), check_seed(seed)
+    lesion_fraction = check_probability(lesion_fraction, "lesion_fraction")
     rng = np.random.default_rng(seed)
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float32) / (size - 1)
     labels = (rng.random(n) < lesion_fraction).astype(np.int64)
@@ -759,11 +754,10 @@ def stratified_subset(images, labels, n: int, seed: int = 0):
     if images.ndim < 1 or len(images) != len(labels):
         raise ValueError(f"images must have one row per label ({len(labels)}), got shape {images.shape}")
     classes = np.unique(labels).size
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not classes <= n < len(labels):
-        raise ValueError(f"n must be an integer from {classes} (one per class) to {len(labels) - 1} "
+    if not classes <= check_int(n, "n") < len(labels):
+        raise ValueError(f"n must be an int from {classes} (one per class) to {len(labels) - 1} "
                          f"(fewer than the {len(labels)} examples), got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     chosen, _ = train_test_split(np.arange(len(labels)), train_size=int(n), stratify=labels, random_state=int(seed))
     chosen = np.sort(chosen)
     return images[chosen], labels[chosen]
@@ -804,8 +798,7 @@ def nearest_train_distance(images, train_images, chunk: int = 512) -> np.ndarray
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"images and train_images must have the same image size, got {a.shape[1]} and "
                          f"{b.shape[1]} pixels per image")
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    chunk = check_positive_int(chunk, "chunk")
     train_norms = (b**2).sum(axis=1)  # (M,)
     nearest = np.empty(len(a))
     for start in range(0, len(a), int(chunk)):

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_int, check_positive_int
 __all__ = [
     "DicomError",
     "read_modality",
@@ -309,8 +310,7 @@ def _n_frames(ds, name: str | None = None) -> int:
 
 def _check_frame(ds, frame, name: str) -> int:
     n_frames = _n_frames(ds)
-    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
-        raise TypeError(f"frame must be an int, got {type(frame).__name__} {frame!r}")
+    check_int(frame, "frame")
     if not 0 <= frame < n_frames:
         valid = "0" if n_frames == 1 else f"0 to {n_frames - 1}"
         raise DicomError(f"frame {frame} is out of range: {name} has {n_frames} frame(s), so frame must be {valid}.")
@@ -742,8 +742,7 @@ def to_model_input(image, size: int = 28) -> np.ndarray:
     """
     from PIL import Image
 
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
+    size = check_positive_int(size, "size")
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}; pick one frame or channel first")

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import as_pair, check_non_negative_int
 from .data import CACHE_DIR, DataError, download
 
 DIRNAME = "Task04_Hippocampus"
@@ -284,15 +285,6 @@ def _proportional_split(names, sizes) -> dict:
     return split_names(names, sizes, split_sizes=counts, n_blocks=1)
 
 
-def _check_shape(shape) -> tuple[int, int]:
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (int(shape), int(shape))
-    shape = tuple(shape)
-    if len(shape) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
-        raise ValueError(f"shape must be a positive int or a pair (height, width), got {shape!r}")
-    return int(shape[0]), int(shape[1])
-
-
 def _offsets(size: int, target: int) -> tuple[int, int]:
     """(source start, destination start) of a centred pad (target > size) or crop."""
     if target >= size:
@@ -302,7 +294,7 @@ def _offsets(size: int, target: int) -> tuple[int, int]:
 
 def pad_or_crop(image, shape) -> np.ndarray:
     """Centre ``image`` (H, W, ...) in a zero array of ``shape`` (h, w), cropping what does not fit."""
-    height, width = _check_shape(shape)
+    height, width = as_pair(shape, "shape")
     image = np.asarray(image)
     out = np.zeros((height, width) + image.shape[2:], dtype=image.dtype)
     (sy, dy), (sx, dx) = _offsets(image.shape[0], height), _offsets(image.shape[1], width)
@@ -313,7 +305,7 @@ def pad_or_crop(image, shape) -> np.ndarray:
 
 def undo_pad_or_crop(image, shape) -> np.ndarray:
     """Inverse of ``pad_or_crop``: back to ``shape`` (H, W), with zeros where it had been cropped."""
-    height, width = _check_shape(shape)
+    height, width = as_pair(shape, "shape")
     image = np.asarray(image)
     out = np.zeros((height, width) + image.shape[2:], dtype=image.dtype)
     (sy, dy), (sx, dx) = _offsets(height, image.shape[0]), _offsets(width, image.shape[1])
@@ -345,11 +337,10 @@ def volumes_to_slices(volumes, shape=(64, 48), axis: int = 0, context: int = 0):
     y : (S, h, w) uint8 labels
     index : (S, 2) int, (position of the volume in ``volumes``, slice number)
     """
-    height, width = _check_shape(shape)
+    height, width = as_pair(shape, "shape")
     if axis not in (0, 1, 2):
         raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context < 0:
-        raise ValueError(f"context must be a non-negative int, got {context!r}")
+    context = check_non_negative_int(context, "context")
     xs, ys, index = [], [], []
     for number, volume in enumerate(volumes):
         image = np.moveaxis(normalize_intensities(volume.image), axis, 0)

@@ -25,6 +25,8 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import check_float, check_int, check_positive_int, check_seed
+
 __all__ = [
     "validate_labels",
     "validate_binary",
@@ -114,13 +116,6 @@ def validate_binary(y_true, scores, *, scores_name: str = "scores") -> tuple[np.
     return labels, values
 
 
-def _check_threshold(threshold) -> float:
-    threshold = float(threshold)
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
-    return threshold
-
-
 def confusion(y_true, y_pred) -> np.ndarray:
     """The 2 x 2 confusion matrix ``[[TN, FP], [FN, TP]]`` (rows: truth, columns: decision).
 
@@ -167,7 +162,7 @@ def binary_report(y_true, scores, threshold: float = 0.5) -> dict:
     from sklearn.metrics import roc_auc_score
 
     labels, values = validate_binary(y_true, scores)
-    threshold = _check_threshold(threshold)
+    threshold = check_float(threshold, "threshold", low=None)
     decisions = (values >= threshold).astype(np.int64)
     matrix = confusion(labels, decisions)
     (tn, fp), (fn, tp) = matrix
@@ -226,7 +221,8 @@ def choose_threshold(y_val, scores_val, rule: str = "youden", min_sensitivity: f
         positives, negatives = labels.sum(), len(labels) - labels.sum()
         objective = (true_positive_rate * positives + (1 - false_positive_rate) * negatives) / len(labels)
     else:
-        if not 0 < min_sensitivity <= 1:
+        min_sensitivity = check_float(min_sensitivity, "min_sensitivity", 0.0, None, low_inclusive=False)
+        if min_sensitivity > 1:
             raise ValueError(f"min_sensitivity must be in (0, 1], got {min_sensitivity!r}")
         objective = np.where(true_positive_rate >= min_sensitivity, thresholds, -np.inf)
     best = int(np.argmax(objective))
@@ -269,11 +265,9 @@ def bootstrap_ci(
     labels, values = validate_binary(y_true, scores)
     if not callable(metric):
         raise TypeError(f"metric must be a function (y_true, scores) -> float, got {type(metric).__name__}")
-    if int(n_boot) < 10:
-        raise ValueError(f"n_boot must be at least 10, got {n_boot!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    rng = np.random.default_rng(seed)
+    n_boot = check_int(n_boot, "n_boot", low=10)
+    confidence = check_float(confidence, "confidence", 0.0, 1.0, low_inclusive=False)
+    rng = np.random.default_rng(check_seed(seed))
     groups = [np.flatnonzero(labels == value) for value in (0, 1)]
     groups = [group for group in groups if group.size]
     estimates = np.empty(int(n_boot))
@@ -331,11 +325,9 @@ def paired_bootstrap_auc(y_true, scores_a, scores_b, n_resamples: int = 2000, co
     from sklearn.metrics import roc_auc_score
 
     labels, values_a, values_b = _validate_pair(y_true, scores_a, scores_b)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 10:
-        raise ValueError(f"n_resamples must be an integer of at least 10, got {n_resamples!r}")
-    if not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    rng = np.random.default_rng(seed)
+    n_resamples = check_int(n_resamples, "n_resamples", low=10)
+    confidence = check_float(confidence, "confidence", 0.0, 1.0, low_inclusive=False)
+    rng = np.random.default_rng(check_seed(seed))
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     n_positive, n_negative = positives.size, negatives.size
     differences = np.empty(int(n_resamples))
@@ -439,9 +431,7 @@ def calibration_bins(y_true, probabilities, n_bins: int = 10) -> dict:
         raise ValueError(
             f"probabilities must lie in [0, 1], got values from {values.min():.4g} to {values.max():.4g}"
         )
-    if int(n_bins) < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins!r}")
-    n_bins = int(n_bins)
+    n_bins = check_positive_int(n_bins, "n_bins")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # Bin b holds [edges[b], edges[b+1]); the last bin also holds 1.0.
     which = np.clip(np.digitize(values, edges[1:-1], right=False), 0, n_bins - 1)
@@ -785,12 +775,6 @@ __all__ += [
 ABSENT_RULES = ("raise", "skip")
 
 
-def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    return int(num_classes)
-
-
 def validate_multiclass_labels(values, num_classes: int, name: str = "y_true") -> np.ndarray:
     """Check class labels ``0 .. num_classes - 1`` and return them as int64 of shape (N,).
 
@@ -805,7 +789,7 @@ def validate_multiclass_labels(values, num_classes: int, name: str = "y_true") -
     ValueError on a wrong rank, an empty input or a value outside ``0 .. K-1``; TypeError on
     non-numeric (or boolean) labels.
     """
-    num_classes = _check_num_classes(num_classes)
+    num_classes = check_int(num_classes, "num_classes", low=2)
     labels = np.asarray(values)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -924,7 +908,7 @@ def multiclass_confusion(y_true, y_pred, num_classes: int) -> np.ndarray:
     -------
     int64 array (K, K); its sum is N, its trace the number of correct predictions
     """
-    num_classes = _check_num_classes(num_classes)
+    num_classes = check_int(num_classes, "num_classes", low=2)
     truth = validate_multiclass_labels(y_true, num_classes, "y_true")
     predicted = validate_multiclass_labels(y_pred, num_classes, "y_pred")
     if truth.shape != predicted.shape:

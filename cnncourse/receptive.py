@@ -13,7 +13,7 @@ change its size, so it plays no part here. NumPy only.
 
 from __future__ import annotations
 
-import numbers
+from .checks import check_int
 
 __all__ = ["receptive_field", "receptive_field_growth"]
 
@@ -26,12 +26,8 @@ def _check_layers(layers) -> list[tuple[int, int]]:
     for index, layer in enumerate(layers):
         if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or len(layer) != 2:
             raise ValueError(f"layers[{index}] must be a (kernel_size, stride) pair, got {layer!r}")
-        for name, value in zip(("kernel_size", "stride"), layer):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"layers[{index}]: {name} must be an int, got {type(value).__name__} {value!r}")
-            if value < 1:
-                raise ValueError(f"layers[{index}]: {name} must be at least 1, got {value}")
-        checked.append((int(layer[0]), int(layer[1])))
+        checked.append(tuple(check_int(value, f"layers[{index}]: {name}", low=1)
+                             for name, value in zip(("kernel_size", "stride"), layer)))
     return checked
 
 

@@ -42,7 +42,7 @@ def test_check_int_bounds_and_messages():
         check_int(9, "k", low=10)
     with pytest.raises(ValueError, match=r"k must be an int <= 3, got 4"):
         check_int(4, "k", high=3)
-    with pytest.raises(TypeError, match=r"n must be an int in \[2, 9\], got float 2.5"):
+    with pytest.raises(TypeError, match=r"n must be an int, got float 2.5"):
         check_int(2.5, "n", 2, 9)
     with pytest.raises(TypeError, match="got bool True"):
         check_int(True, "n")

@@ -201,7 +201,9 @@ def test_synthetic_lesions_are_deterministic_and_consistent():
     assert not np.array_equal(images, synthetic_lesions(40, seed=4)[0])
 
 
-@pytest.mark.parametrize("kwargs, message", [({"n": 0}, "n must be a positive integer"), ({"n": 2, "size": 8}, "size must be an integer >= 16")])
+@pytest.mark.parametrize("kwargs, message", [({"n": 0}, "n must be a positive int, got 0"), ({"n": 2, "size": 8}, "size must be an int >= 16"),
+                                             ({"n": 2, "seed": -1}, r"seed must be an int in \[0, 2\*\*32\)"),
+                                             ({"n": 2, "lesion_fraction": 1.5}, r"lesion_fraction must be in \[0, 1\]")])
 def test_synthetic_lesions_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         synthetic_lesions(**kwargs)
@@ -422,7 +424,9 @@ def test_stratified_subset_is_reproducible_and_seeded():
 )
 def test_stratified_subset_rejects_bad_input(kwargs, words):
     arguments = {"images": np.zeros(100), "labels": _balanced_labels()} | kwargs
-    with pytest.raises(ValueError, match=words):
+    # a non-integer n or seed is a TypeError, an out-of-range one a ValueError (cnncourse.checks)
+    error = TypeError if isinstance(kwargs.get("n"), (bool, float)) else ValueError
+    with pytest.raises(error, match=words):
         data.stratified_subset(**arguments)
 
 

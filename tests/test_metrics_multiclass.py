@@ -153,9 +153,9 @@ def test_report_on_an_ordinal_model():
     (lambda: one_vs_rest_auc([[0, 1, 2]], np.full((3, 3), 1 / 3)), ValueError, "y_true must have shape (N,)"),
     (lambda: multiclass_confusion([0, 1], [0, 3], 3), ValueError, "y_pred must hold classes 0..2"),
     (lambda: multiclass_confusion([0, 1], [0, 1, 1], 3), ValueError, "same length"),
-    (lambda: multiclass_confusion([0, 1], [0, 1], 1), ValueError, "num_classes must be an integer >= 2"),
+    (lambda: multiclass_confusion([0, 1], [0, 1], 1), ValueError, "num_classes must be an int >= 2, got 1"),
     (lambda: quadratic_weighted_kappa([], [], 3), ValueError, "y_true is empty"),
-    (lambda: validate_multiclass_labels([0, 1], 2.5), ValueError, "num_classes must be"),
+    (lambda: validate_multiclass_labels([0, 1], 2.5), TypeError, "num_classes must be an int, got float"),
     (lambda: multiclass_report([0, 1, 2], np.eye(3), y_pred=[0, 1]), ValueError, "y_pred must have one class per image"),
 ])
 def test_bad_input_is_a_clear_error(call, error, words):

@@ -64,8 +64,8 @@ def test_random_chains_match_the_backward_recurrence():
         ([(3, 1), (3, 1, 1)], ValueError, r"layers\[1\] must be a \(kernel_size, stride\) pair"),
         ([(3.0, 1)], TypeError, r"layers\[0\]: kernel_size must be an int, got float"),
         ([(3, True)], TypeError, r"layers\[0\]: stride must be an int, got bool"),
-        ([(3, 1), (0, 1)], ValueError, r"layers\[1\]: kernel_size must be at least 1, got 0"),
-        ([(3, -2)], ValueError, r"layers\[0\]: stride must be at least 1, got -2"),
+        ([(3, 1), (0, 1)], ValueError, r"layers\[1\]: kernel_size must be an int >= 1, got 0"),
+        ([(3, -2)], ValueError, r"layers\[0\]: stride must be an int >= 1, got -2"),
     ],
 )
 def test_bad_layers_are_named(layers, error, message):
