@@ -128,8 +128,9 @@ def check_rate(rate, name: str = "rate") -> float:
 
 
 def check_float(value, name: str, low: float | None = 0.0, high: float | None = None,
-                low_inclusive: bool = True) -> float:
-    """A finite real number in ``[low, high)`` (``(low, high)`` when not ``low_inclusive``), e.g. a learning rate.
+                low_inclusive: bool = True, high_inclusive: bool = False) -> float:
+    """A finite real number in ``[low, high)``, e.g. a learning rate; ``low_inclusive`` and ``high_inclusive``
+    choose ``(low`` and ``high]``.
 
     ``low=None`` (and ``high=None``) leaves that side open: any finite number, e.g. a threshold on scores.
     """
@@ -137,11 +138,13 @@ def check_float(value, name: str, low: float | None = 0.0, high: float | None = 
         raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
     value = float(value)
     bad_low = low is not None and (value < low if low_inclusive else value <= low)
-    if bad_low or (high is not None and value >= high) or not np.isfinite(value):
+    bad_high = high is not None and (value > high if high_inclusive else value >= high)
+    if bad_low or bad_high or not np.isfinite(value):
         if low is None and high is None:
             raise ValueError(f"{name} must be a finite number, got {value!r}")
         left = f"{'[' if low_inclusive else '('}{low}" if low is not None else "(-inf"
-        raise ValueError(f"{name} must be in {left}, {high if high is not None else 'inf'}), got {value!r}")
+        right = f"{high}{']' if high_inclusive else ')'}" if high is not None else "inf)"
+        raise ValueError(f"{name} must be in {left}, {right}, got {value!r}")
     return value
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .checks import check_positive_int, check_shape
+from .checks import check_positive_int
 
 __all__ = ["conv_macs", "layer_costs", "model_cost"]
 
@@ -39,11 +39,15 @@ def conv_macs(output_shape, kernel_size, in_channels: int) -> int:
     -------
     int, ``prod(output_shape) * prod(kernel_size) * in_channels``
     """
-    output_shape, kernel_size = check_shape(output_shape, "output_shape"), check_shape(kernel_size, "kernel_size")
+    output_shape, kernel_size = tuple(output_shape), tuple(kernel_size)
+    for name, values in (("output_shape", output_shape), ("kernel_size", kernel_size)):
+        if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+            raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {values!r}")
     if len(kernel_size) != len(output_shape) - 1:
         raise ValueError(f"kernel_size must have one entry per spatial axis of output_shape {output_shape} "
                          f"({len(output_shape) - 1}), got {kernel_size!r}")
-    in_channels = check_positive_int(in_channels, "in_channels")
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+        raise ValueError(f"in_channels must be a positive int, got {in_channels!r}")
     return math.prod(output_shape) * math.prod(kernel_size) * in_channels
 
 

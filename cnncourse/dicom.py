@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_int, check_positive_int
+from .checks import check_int
 __all__ = [
     "DicomError",
     "read_modality",
@@ -742,7 +742,8 @@ def to_model_input(image, size: int = 28) -> np.ndarray:
     """
     from PIL import Image
 
-    size = check_positive_int(size, "size")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}; pick one frame or channel first")

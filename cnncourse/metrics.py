@@ -221,8 +221,7 @@ def choose_threshold(y_val, scores_val, rule: str = "youden", min_sensitivity: f
         positives, negatives = labels.sum(), len(labels) - labels.sum()
         objective = (true_positive_rate * positives + (1 - false_positive_rate) * negatives) / len(labels)
     else:
-        min_sensitivity = check_float(min_sensitivity, "min_sensitivity", 0.0, None, low_inclusive=False)
-        if min_sensitivity > 1:
+        if not 0 < min_sensitivity <= 1:
             raise ValueError(f"min_sensitivity must be in (0, 1], got {min_sensitivity!r}")
         objective = np.where(true_positive_rate >= min_sensitivity, thresholds, -np.inf)
     best = int(np.argmax(objective))

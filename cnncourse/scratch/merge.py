@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import as_float_array, check_finite
+from ..checks import as_float_array, check_finite, check_int
 
 
 class Concatenate:
@@ -30,8 +30,7 @@ class Concatenate:
     """
 
     def __init__(self, axis=-1, name=None):
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-            raise TypeError(f"axis must be an int, got {type(axis).__name__} {axis!r}")
+        axis = check_int(axis, "axis")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
         self.axis = int(axis)

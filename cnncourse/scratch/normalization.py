@@ -21,21 +21,10 @@ moving statistics are updated by ``forward(x, training=True)`` and never by an o
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .layers import Layer
-from ..checks import check_finite
-
-
-def _check_unit_float(value, name, low, high, high_inclusive=False):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (low <= value and (value <= high if high_inclusive else value < high)):
-        raise ValueError(f"{name} must be in [{low}, {high}{']' if high_inclusive else ')'}, got {value!r}")
-    return value
+from ..checks import check_finite, check_float, check_int
 
 
 def _broadcast(values, ndim, axis):
@@ -138,11 +127,9 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, input_shape=None,
                  name=None, dtype="float32"):
         super().__init__(input_shape, name, dtype)
-        if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
-            raise TypeError(f"axis must be an int (the channel axis, e.g. -1), got {type(axis).__name__} {axis!r}")
-        self.axis = int(axis)
-        self.momentum = _check_unit_float(momentum, "momentum", 0.0, 1.0, high_inclusive=True)
-        self.epsilon = _check_unit_float(epsilon, "epsilon", 0.0, np.inf)
+        self.axis = check_int(axis, "axis")  # the channel axis, e.g. -1
+        self.momentum = check_float(momentum, "momentum", 0.0, 1.0, high_inclusive=True)
+        self.epsilon = check_float(epsilon, "epsilon")
         if self.epsilon == 0.0:
             raise ValueError("epsilon must be positive (it keeps 1 / sqrt(var + epsilon) finite), got 0.0")
         self.center, self.scale = bool(center), bool(scale)

@@ -17,25 +17,10 @@ where ``peak`` is ``warmup_target``, or ``initial_learning_rate`` without a warm
 from __future__ import annotations
 
 import math
-import numbers
 
+from ..checks import check_float, check_int
 
-def _check_real(value, name, low=0.0, high=None):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be in [{low}, {high if high is not None else 'inf'}{']' if high is not None else ')'}, "
-                         f"got {value!r}")
-    return value
-
-
-def _check_steps(value, name, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
+_check_real = check_float  # the name chapter 07b shows in CosineDecay.__call__
 
 
 class LearningRateSchedule:
@@ -59,11 +44,11 @@ class CosineDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0):
-        self.initial_learning_rate = _check_real(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _check_steps(decay_steps, "decay_steps", 1)
-        self.alpha = _check_real(alpha, "alpha", 0.0, 1.0)
-        self.warmup_target = None if warmup_target is None else _check_real(warmup_target, "warmup_target")
-        self.warmup_steps = _check_steps(warmup_steps, "warmup_steps", 0)
+        self.initial_learning_rate = check_float(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = check_int(decay_steps, "decay_steps", low=1)
+        self.alpha = check_float(alpha, "alpha", 0.0, 1.0, high_inclusive=True)
+        self.warmup_target = None if warmup_target is None else check_float(warmup_target, "warmup_target")
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", low=0)
 
     def _decay(self, step, peak):
         completed = step / self.decay_steps
