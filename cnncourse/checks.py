@@ -22,25 +22,34 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def as_pair(value, name: str) -> tuple[int, int]:
-    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: a positive (height, width) pair.
+_SPATIAL_AXES = {2: ("pair", "height, width"), 3: ("triple", "depth, height, width")}
 
-    Used for ``kernel_size``, ``strides`` and ``pool_size``, which Keras accepts as an
-    int or as a pair of ints.
+
+def as_spatial(value, name: str, count: int) -> tuple[int, ...]:
+    """An int or ``count`` ints as a tuple of ``count`` positive ints: ``3 -> (3, 3)`` for ``count=2``.
+
+    Used for ``kernel_size``, ``strides`` and ``pool_size``, which Keras accepts as an int or as
+    one int per spatial axis (``count`` 2: height, width; 3: depth, height, width).
     """
-    if isinstance(value, (numbers.Integral,)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2:
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-        pair = (int(value[0]), int(value[1]))
+    word, axes = _SPATIAL_AXES[count]
+    if _is_int(value):
+        spatial = (int(value),) * count
+    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == count:
+        if not all(_is_int(v) for v in value):
+            raise TypeError(f"{name} must be an int or a {word} of ints, got {value!r}")
+        spatial = tuple(int(v) for v in value)
     elif isinstance(value, (tuple, list, np.ndarray)):
-        raise ValueError(f"{name} must be an int or a pair (height, width), got {len(value)} values: {value!r}")
+        raise ValueError(f"{name} must be an int or a {word} ({axes}), got {len(value)} values: {value!r}")
     else:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {type(value).__name__} {value!r}")
-    if min(pair) < 1:
+        raise TypeError(f"{name} must be an int or a {word} of ints, got {type(value).__name__} {value!r}")
+    if min(spatial) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}")
-    return pair
+    return spatial
+
+
+def as_pair(value, name: str) -> tuple[int, int]:
+    """``3 -> (3, 3)``; ``(3, 2) -> (3, 2)``: a positive (height, width) pair (see ``as_spatial``)."""
+    return as_spatial(value, name, 2)
 
 
 def check_padding(padding) -> str:
@@ -86,26 +95,38 @@ def check_finite(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); check the data and the learning rate")
 
 
-def check_images(x, name: str = "x", dtype=None) -> np.ndarray:
-    """A finite float batch of images of shape ``(N, H, W, C)``."""
+def check_images(x, name: str = "x", dtype=None, spatial: int = 2) -> np.ndarray:
+    """A finite float batch of images ``(N, H, W, C)`` (``spatial=3``: of volumes ``(N, D, H, W, C)``)."""
+    axes = _SPATIAL_AXES[spatial][1]
     array = as_float_array(x, name, dtype)
-    check_rank(array, name, 4, "(batch, height, width, channels)")
+    check_rank(array, name, spatial + 2, f"(batch, {axes}, channels)")
     if 0 in array.shape[1:]:
-        raise ValueError(f"{name} must have a positive height, width and channel count, got shape {array.shape}")
+        raise ValueError(f"{name} must have a positive {axes.replace(', width', ', width and')} channel count, "
+                         f"got shape {array.shape}")
     check_finite(array, name)
     return array
 
 
-def check_kernel(kernel, channels: int, name: str = "kernel") -> np.ndarray:
-    """A finite float kernel ``(kh, kw, c_in, c_out)`` whose ``c_in`` equals ``channels``."""
+def channel_mismatch(kernel_shape, expected: int, channels: int, name: str = "kernel", layout: str = "") -> str:
+    """The one message for a kernel that expects ``expected`` input channels where x has ``channels``.
+
+    Every entry point (the taught functions and the layers, which prefix their name) says it so:
+    ``channel mismatch: the kernel (3, 3, 2, 4) expects 2 input channels, but x has 3 channels``.
+    """
+    layout = f" {layout}" if layout else ""
+    return (f"channel mismatch: the {name} {tuple(kernel_shape)}{layout} expects {expected} input channels, "
+            f"but x has {channels} channels")
+
+
+def check_kernel(kernel, channels: int, name: str = "kernel", spatial: int = 2) -> np.ndarray:
+    """A finite float kernel ``(kh, kw, c_in, c_out)`` (``spatial=3``: ``(kd, kh, kw, c_in, c_out)``) whose
+    ``c_in`` equals ``channels``."""
+    axes = ", ".join(f"kernel_{axis}" for axis in _SPATIAL_AXES[spatial][1].split(", "))
     array = as_float_array(kernel, name)
-    check_rank(array, name, 4, "(kernel_height, kernel_width, in_channels, out_channels)")
+    check_rank(array, name, spatial + 2, f"({axes}, in_channels, out_channels)")
     check_finite(array, name)
-    if array.shape[2] != channels:
-        raise ValueError(
-            f"channel mismatch: {name} has shape {array.shape}, so it expects {array.shape[2]} input channels, "
-            f"but x has {channels} channels"
-        )
+    if array.shape[-2] != channels:
+        raise ValueError(channel_mismatch(array.shape, array.shape[-2], channels, name))
     return array
 
 

@@ -94,3 +94,52 @@ def test_path_checks_raise_the_callers_error_class(tmp_path):
 
     with pytest.raises(DataError, match="does not exist"):
         check_existing_file(tmp_path / "missing.npz", "file", error=DataError)
+
+
+def test_a_channel_mismatch_reads_the_same_from_the_taught_functions_and_the_layers():
+    from cnncourse import scratch
+    from cnncourse.checks import channel_mismatch
+
+    message = channel_mismatch((3, 3, 2, 4), 2, 3)
+    assert message == "channel mismatch: the kernel (3, 3, 2, 4) expects 2 input channels, but x has 3 channels"
+    with pytest.raises(ValueError) as error:
+        scratch.conv2d_forward(np.zeros((1, 5, 5, 3)), np.zeros((3, 3, 2, 4)))
+    assert str(error.value) == message
+    with pytest.raises(ValueError) as error:
+        scratch.conv3d_forward(np.zeros((1, 4, 4, 4, 3)), np.zeros((2, 2, 2, 2, 4)))
+    assert str(error.value) == channel_mismatch((2, 2, 2, 2, 4), 2, 3)
+    layer = scratch.Conv3D(4, 2, input_shape=(4, 4, 4, 2))
+    with pytest.raises(ValueError) as error:
+        layer.forward(np.zeros((1, 4, 4, 4, 3)))
+    assert str(error.value) == f"{layer.name}: " + channel_mismatch((2, 2, 2, 2, 4), 2, 3)
+    layer = scratch.Conv2DTranspose(4, 2, input_shape=(4, 4, 2))
+    with pytest.raises(ValueError) as error:
+        layer.forward(np.zeros((1, 4, 4, 3)))
+    assert str(error.value) == f"{layer.name}: " + channel_mismatch((2, 2, 4, 2), 2, 3, layout="(kh, kw, filters, in_channels)")
+
+
+@pytest.mark.parametrize("count, word", [(2, "pair"), (3, "triple")])
+def test_as_spatial_for_pairs_and_triples(count, word):
+    from cnncourse.checks import as_spatial
+
+    assert as_spatial(3, "kernel_size", count) == (3,) * count
+    assert as_spatial(np.array([2] * count), "kernel_size", count) == (2,) * count
+    with pytest.raises(ValueError, match=rf"strides must be an int or a {word} \(.*height, width\), got {count + 1} values"):
+        as_spatial((1,) * (count + 1), "strides", count)
+    with pytest.raises(TypeError, match=f"strides must be an int or a {word} of ints"):
+        as_spatial((1.5,) * count, "strides", count)
+    with pytest.raises(ValueError, match="strides must be positive"):
+        as_spatial(0, "strides", count)
+
+
+def test_check_float_bounds():
+    from cnncourse.checks import check_float
+
+    assert check_float(-3.5, "threshold", low=None) == -3.5
+    with pytest.raises(ValueError, match="threshold must be a finite number, got nan"):
+        check_float(float("nan"), "threshold", low=None)
+    assert check_float(1.0, "alpha", 0.0, 1.0, high_inclusive=True) == 1.0
+    with pytest.raises(ValueError, match=r"alpha must be in \[0.0, 1.0\], got 1.5"):
+        check_float(1.5, "alpha", 0.0, 1.0, high_inclusive=True)
+    with pytest.raises(ValueError, match=r"rate must be in \(0.0, 1.0\), got 1.0"):
+        check_float(1.0, "rate", 0.0, 1.0, low_inclusive=False)

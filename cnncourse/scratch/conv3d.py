@@ -20,7 +20,6 @@ This module also holds what 3-D pooling shares: ``as_triple`` and ``volume_geome
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -33,11 +32,14 @@ from .layers import ActivatedLayer
 from .padding import pad_amounts
 from ..checks import (
     as_float_array,
+    as_spatial,
+    channel_mismatch,
     check_bias,
+    check_images,
+    check_kernel,
     check_finite,
     check_padding,
     check_positive_int,
-    check_rank,
 )
 
 VOLUME_LAYOUT = "(batch, depth, height, width, channels)"
@@ -49,42 +51,17 @@ def as_triple(value, name: str) -> tuple[int, int, int]:
     Used for ``kernel_size``, ``strides`` and ``pool_size``, which Keras's 3-D layers accept
     as an int or as three ints.
     """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        triple = (int(value),) * 3
-    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 3:
-        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-            raise TypeError(f"{name} must be an int or a triple of ints, got {value!r}")
-        triple = tuple(int(v) for v in value)
-    elif isinstance(value, (tuple, list, np.ndarray)):
-        raise ValueError(f"{name} must be an int or a triple (depth, height, width), got {len(value)} values: {value!r}")
-    else:
-        raise TypeError(f"{name} must be an int or a triple of ints, got {type(value).__name__} {value!r}")
-    if min(triple) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return triple
+    return as_spatial(value, name, 3)
 
 
 def check_volumes(x, name: str = "x") -> np.ndarray:
     """A finite float batch of volumes of shape ``(N, D, H, W, C)``."""
-    array = as_float_array(x, name)
-    check_rank(array, name, 5, VOLUME_LAYOUT)
-    if 0 in array.shape[1:]:
-        raise ValueError(f"{name} must have a positive depth, height, width and channel count, got shape {array.shape}")
-    check_finite(array, name)
-    return array
+    return check_images(x, name, spatial=3)
 
 
 def check_kernel3d(kernel, channels: int, name: str = "kernel") -> np.ndarray:
     """A finite float kernel ``(kd, kh, kw, c_in, c_out)`` whose ``c_in`` equals ``channels``."""
-    array = as_float_array(kernel, name)
-    check_rank(array, name, 5, "(kernel_depth, kernel_height, kernel_width, in_channels, out_channels)")
-    check_finite(array, name)
-    if array.shape[3] != channels:
-        raise ValueError(
-            f"channel mismatch: {name} has shape {array.shape}, so it expects {array.shape[3]} input channels, "
-            f"but x has {channels} channels"
-        )
-    return array
+    return check_kernel(kernel, channels, name, spatial=3)
 
 
 class VolumeGeometry(NamedTuple):
@@ -360,10 +337,7 @@ class Conv3D(ActivatedLayer):
     def _check_compatible(self, shape):
         channels = self.params["kernel"].shape[3]
         if shape[3] != channels:
-            raise ValueError(
-                f"{self.name}: channel mismatch: the kernel {self.params['kernel'].shape} expects {channels} "
-                f"input channels, but x has shape (batch,) + {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: " + channel_mismatch(self.params["kernel"].shape, channels, shape[3]))
         # A new depth, height or width must still fit the kernel.
         volume_geometry((None,) + tuple(shape), self.kernel_size, self.strides, self.padding)
 

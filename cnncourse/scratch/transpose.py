@@ -39,6 +39,7 @@ from .padding import window_geometry
 from ..checks import (
     as_float_array,
     as_pair,
+    channel_mismatch,
     check_bias,
     check_finite,
     check_images,
@@ -66,10 +67,7 @@ def _check_transpose_args(x, kernel, bias, strides, padding):
     check_rank(kernel, "kernel", 4, "(kernel_height, kernel_width, filters, in_channels), Keras's Conv2DTranspose layout")
     check_finite(kernel, "kernel")
     if kernel.shape[3] != x.shape[3]:
-        raise ValueError(
-            f"channel mismatch: a Conv2DTranspose kernel is (kh, kw, filters, in_channels); kernel has shape "
-            f"{kernel.shape}, so it expects {kernel.shape[3]} input channels, but x has {x.shape[3]} channels"
-        )
+        raise ValueError(channel_mismatch(kernel.shape, kernel.shape[3], x.shape[3], layout="(kh, kw, filters, in_channels)"))
     if bias is not None:
         bias = check_bias(bias, kernel.shape[2])
     (kh, kw), (sh, sw) = kernel.shape[:2], as_pair(strides, "strides")
@@ -222,10 +220,8 @@ class Conv2DTranspose(ActivatedLayer):
     def _check_compatible(self, shape):
         channels = self.params["kernel"].shape[3]
         if shape[2] != channels:
-            raise ValueError(
-                f"{self.name}: channel mismatch: the kernel {self.params['kernel'].shape} (kh, kw, filters, in_channels) "
-                f"expects {channels} input channels, but x has shape (batch,) + {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: " + channel_mismatch(self.params["kernel"].shape, channels, shape[2],
+                                                                 layout="(kh, kw, filters, in_channels)"))
 
     def _forward(self, x, training=False):
         z, self._cache = conv2d_transpose_forward(x, self.params["kernel"], self.params.get("bias"), self.strides,
