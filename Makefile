@@ -74,9 +74,11 @@ student-zh: $(STAMP)
 times: $(STAMP)
 	$(BIN)/python scripts/time_notebooks.py
 
-# Scratch vs Keras speed (issue 14); e.g. make bench BENCH_ARGS="--profile" or "--blas-threads 1".
+# Scratch vs Keras speed (issues 14, 23); e.g. make bench BENCH_ARGS="--profile" or "--blas-threads 1".
+# Keras as users run it: TensorFlow reads TF_ENABLE_ONEDNN_OPTS at import, so the bench does not inherit
+# the =0 above (it times oneDNN off too, labelled, in a child process).
 bench: $(STAMP)
-	$(BIN)/python -m cnncourse.bench $(BENCH_ARGS)
+	env -u TF_ENABLE_ONEDNN_OPTS $(BIN)/python -m cnncourse.bench $(BENCH_ARGS)
 
 # The repository URL lives in _config.yml; this rewrites every place that repeats it
 # (README badges, CITATION.cff, the instructors' guide, each chapter's setup cell, and so the

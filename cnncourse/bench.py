@@ -2,6 +2,7 @@
 
     python -m cnncourse.bench                     # everything below except the parity training
     python -m cnncourse.bench --quick             # a smaller, faster run
+    python -m cnncourse.bench --epochs-only       # only section 4 (both Keras settings)
     python -m cnncourse.bench --parity-training   # 5 epochs in each engine, same start, same data order
     python -m cnncourse.bench --profile           # where one scratch epoch spends its time
 
@@ -9,20 +10,27 @@ It prints, with medians over repeated runs:
 
 0. the machine's float32 matrix-multiply peak (GFLOP/s), measured on large square products;
 1. naive vs vectorised convolution on the seed CNN's three conv layer shapes;
-2. the scratch engine per layer (forward and backward), with the GFLOP/s of its matrix
-   products, to show where time goes;
+2. the scratch engine per layer (forward and backward, as the containers call the layers),
+   with the GFLOP/s of its matrix products, to show where time goes, and what the checks of
+   a direct call would add to each layer's forward pass; then one batch through every
+   layer with the input validated once at the boundary (what ``fit`` does) against every
+   layer checking its own input and output gradient (what ``fit`` did before issue 23);
 3. scratch vs Keras forward + backward per batch of 32 for ``seed_cnn``;
 4. one training epoch on PneumoniaMNIST in each engine (batch 32, Adam, warm-up
-   excluded), paired and interleaved in one process, the median of at least 3 pairs,
-   the ratio scratch / Keras, and the GFLOP/s each engine achieves.
+   excluded), paired and interleaved in one process, every pair printed, the median of
+   at least 5 pairs, the ratio scratch / Keras, and the GFLOP/s each engine achieves.
+   Twice, each in a fresh process, since TensorFlow reads the setting at import: Keras with
+   TensorFlow's default settings (``TF_ENABLE_ONEDNN_OPTS`` unset: oneDNN on, as users run
+   it), then with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``, the setting the tests use).
 
-Targets (issues 3 and 14): vectorised conv >= 100x faster than the naive loops; one
-scratch epoch of seed_cnn no slower than Keras (ratio <= 1.0).
+Targets (issues 3, 14 and 23): vectorised conv >= 100x faster than the naive loops; one
+scratch epoch of seed_cnn no slower than Keras at TensorFlow's defaults (ratio <= 1.0).
 
 Timings are wall-clock. Both engines use the BLAS and thread settings the user has
 (``--blas-threads N`` limits NumPy's BLAS to ``N`` threads, e.g. 1 on a machine that
-other jobs share); Keras uses TensorFlow's own thread pools. This is speed measured and
-printed, never asserted in a test.
+other jobs share); Keras uses TensorFlow's own thread pools. Sections 0 to 3 run Keras with
+the environment's ``TF_ENABLE_ONEDNN_OPTS`` (printed; ``make bench`` unsets it). This is
+speed measured and printed, never asserted in a test.
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ import contextlib
 import os
 import platform
 import statistics
+import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -71,12 +79,21 @@ def _blas_description() -> str:
 
 
 def _load_pneumonia(limit=None):
+    """Float images and labels of the training, validation and test splits (the first ``limit`` training images)."""
     from cnncourse.data import load_pneumoniamnist, to_float_images
 
-    (x_train, y_train), _, (x_test, y_test) = load_pneumoniamnist()
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_pneumoniamnist()
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
-    return to_float_images(x_train), y_train, to_float_images(x_test), y_test
+    return (to_float_images(x_train), y_train), (to_float_images(x_val), y_val), (to_float_images(x_test), y_test)
+
+
+def _onednn_setting() -> str:
+    """How this process's TensorFlow was (or will be) set up for oneDNN, from ``TF_ENABLE_ONEDNN_OPTS``."""
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if value is None:
+        return "TensorFlow's default settings (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on)"
+    return f"TF_ENABLE_ONEDNN_OPTS={value} (oneDNN {'off' if value.strip() in ('0', 'false', 'False') else 'on'})"
 
 
 def _header():
@@ -84,6 +101,7 @@ def _header():
     print(f"  python {platform.python_version()}, numpy {np.__version__}, cpu cores {os.cpu_count()}, "
           f"load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"  NumPy's BLAS: {_blas_description()}")
+    print(f"  Keras in this process: {_onednn_setting()}")
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -155,7 +173,12 @@ def bench_conv(batch: int, repeats: int, naive_repeats: int) -> None:
 
 
 def bench_layers(batch: int, repeats: int, peak: float) -> None:
-    """The scratch seed_cnn's forward and backward time per layer, through the layers' public API."""
+    """The scratch seed_cnn's forward and backward time per layer, and the cost of checking every layer's input.
+
+    Each layer runs as ``Sequential`` calls it (``forward(x, training=True, checked=True)``);
+    "checks" is what a direct call (``checked=False``: dtype, rank, every number finite) adds
+    to the forward pass.
+    """
     print(f"\n2. scratch seed_cnn per layer (batch {batch}, median of {repeats} runs, ms; GFLOP/s of the "
           f"matrix products, forward + backward, against the peak {peak:.0f})")
     model = seed_cnn("scratch", num_classes=2, seed=0)
@@ -164,27 +187,60 @@ def bench_layers(batch: int, repeats: int, peak: float) -> None:
     for layer in model.layers:
         inputs.append(h)
         h = layer.forward(h, training=True)
-    total_forward = total_backward = 0.0
-    print(f"   {'layer':32s} {'forward':>8s} {'backward':>9s} {'GFLOP/s':>8s}")
+    total_forward = total_backward = total_checks = 0.0
+    print(f"   {'layer':32s} {'forward':>8s} {'backward':>9s} {'GFLOP/s':>8s} {'checks':>7s}")
     for index, (layer, layer_input) in enumerate(zip(model.layers, inputs)):
         out = layer.forward(layer_input, training=True)
         dy = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
         need_dx = index > 0
-        forward = median_seconds(lambda: layer.forward(layer_input, training=True), repeats)
+        forward = median_seconds(lambda: layer.forward(layer_input, training=True, checked=True), repeats)
+        checked = median_seconds(lambda: layer.forward(layer_input, training=True), repeats)
 
         def forward_backward():
-            layer.forward(layer_input, training=True)
-            layer.backward(dy, need_input_gradient=need_dx)  # backward copies dy: ReLU's in-place mask is safe
+            layer.forward(layer_input, training=True, checked=True)
+            layer.backward(dy, need_input_gradient=need_dx, checked=True)
 
         backward_time = max(median_seconds(forward_backward, repeats) - forward, 0.0)
+        checks = max(checked - forward, 0.0)
         total_forward, total_backward = total_forward + forward, total_backward + backward_time
+        total_checks += checks
         flops_forward, flops_backward = layer_flops(layer, batch)
         flops = flops_forward + (flops_backward if need_dx else flops_backward // 2)
         rate = f"{flops / (forward + backward_time) / 1e9:8.1f}" if flops else f"{'':8s}"
         print(f"   {layer.name + ' (' + type(layer).__name__ + ')':32s} {forward * 1e3:8.2f} {backward_time * 1e3:9.2f} "
-              f"{rate}")
-    print(f"   {'total':32s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f}"
+              f"{rate} {checks * 1e3:7.2f}")
+    print(f"   {'total':32s} {total_forward * 1e3:8.2f} {total_backward * 1e3:9.2f} {'':8s} {total_checks * 1e3:7.2f}"
           "   (the first conv2d's backward skips its input gradient, as in training)")
+    bench_validation(model, x, repeats)
+
+
+def bench_validation(model, x, repeats: int) -> tuple[float, float]:
+    """One batch forward and backward through every layer: checked once at the boundary vs checked by every layer.
+
+    The second is what ``Sequential.fit`` did on every batch before issue 23 (each layer's
+    public ``forward`` checked dtype, rank and finiteness of its input, each ``backward`` its
+    ``dy``); the arithmetic (the layers' fast paths) is the same in both.
+    """
+    dy = np.random.default_rng(2).standard_normal((len(x),) + tuple(model.output_shape)).astype(np.float32)
+
+    def step(checked):
+        h = x
+        for layer in model.layers:
+            h = layer.forward(h, training=True, checked=checked)
+        g = dy
+        for index in range(len(model.layers) - 1, -1, -1):
+            g = model.layers[index].backward(g, index > 0, checked=checked)
+
+    once, every = [], []
+    step(True), step(False)
+    for _ in range(repeats):  # interleaved, so that other processes' load hits both alike
+        once.append(median_seconds(lambda: step(True), 1, warmup=0))
+        every.append(median_seconds(lambda: step(False), 1, warmup=0))
+    once, every = statistics.median(once), statistics.median(every)
+    print(f"   one batch of {len(x)}, forward + backward through every layer: validated once at the boundary "
+          f"{once * 1e3:.2f} ms, every layer checking its input {every * 1e3:.2f} ms; per-batch validation "
+          f"overhead {max(every - once, 0.0) * 1e3:.2f} ms -> 0 (fit checks x and y once, before the first batch)")
+    return once, every
 
 
 def bench_step(batch: int, repeats: int) -> tuple[float, float]:
@@ -217,7 +273,8 @@ def bench_step(batch: int, repeats: int) -> tuple[float, float]:
         keras_times.append(median_seconds(keras_time, 1, warmup=0))
         scratch_times.append(median_seconds(scratch_time, 1, warmup=0))
     k, s = statistics.median(keras_times), statistics.median(scratch_times)
-    print(f"\n3. forward + backward per batch of {batch}, seed_cnn (median of {repeats} interleaved runs)")
+    print(f"\n3. forward + backward per batch of {batch}, seed_cnn (median of {repeats} interleaved runs; "
+          f"Keras with {_onednn_setting()})")
     print(f"   Keras (tf.function + GradientTape) {k * 1e3:7.2f} ms")
     print(f"   scratch (compute_gradients)        {s * 1e3:7.2f} ms    ratio scratch/Keras {s / k:.2f}")
     return k, s
@@ -226,7 +283,7 @@ def bench_step(batch: int, repeats: int) -> tuple[float, float]:
 def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple[float, float]:
     """Wall-clock seconds per training epoch on PneumoniaMNIST, each engine, paired and interleaved."""
     keras = import_keras()
-    x, y, _, _ = _load_pneumonia(limit)
+    (x, y), _, _ = _load_pneumonia(limit)
     keras_model = seed_cnn("keras", num_classes=2, seed=0)
     scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
     scratch_model.set_weights(keras_model.get_weights())
@@ -234,6 +291,7 @@ def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple
     scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     print(f"\n4. one training epoch on PneumoniaMNIST ({len(x)} images, batch {batch_size}, Adam, "
           f"{epochs} paired epochs per engine after one warm-up epoch each, interleaved)")
+    print(f"   Keras with {_onednn_setting()}")
 
     def keras_epoch():
         keras_model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0)
@@ -251,10 +309,10 @@ def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple
     ratios = [st / kt for kt, st in zip(keras_times, scratch_times)]
     flops = training_flops(scratch_model, len(x))
     print(f"   first epoch:  Keras {first_keras:6.2f} s (includes graph tracing), scratch {first_scratch:6.2f} s")
-    print(f"   each epoch:   Keras {', '.join(f'{t:.2f}' for t in keras_times)} s; "
-          f"scratch {', '.join(f'{t:.2f}' for t in scratch_times)} s; "
-          f"pair ratios {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"   median epoch: Keras {k:6.2f} s, scratch {s:6.2f} s, ratio scratch/Keras {s / k:.2f}   (target <= 1.0)")
+    for pair, (kt, st, ratio) in enumerate(zip(keras_times, scratch_times, ratios), start=1):
+        print(f"   pair {pair}:       Keras {kt:6.2f} s, scratch {st:6.2f} s, ratio {ratio:.2f}")
+    print(f"   median epoch: Keras {k:6.2f} s, scratch {s:6.2f} s, ratio scratch/Keras {s / k:.2f}; "
+          f"median of the pair ratios {statistics.median(ratios):.2f}   (target <= 1.0)")
     print(f"   matrix products: {flops / 1e9:.1f} GFLOP per epoch; scratch {flops / s / 1e9:.1f} GFLOP/s, "
           f"Keras {flops / k / 1e9:.1f} GFLOP/s, against the matmul peak {peak:.1f} GFLOP/s "
           f"({100 * flops / s / 1e9 / peak:.0f}% and {100 * flops / k / 1e9 / peak:.0f}%)")
@@ -264,37 +322,27 @@ def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple
 def parity_training(epochs: int = 5, batch_size: int = 32, seed: int = 0) -> tuple[float, float]:
     """Train seed_cnn in both engines from the same weights on the same batches; print test accuracies.
 
-    The per-epoch orders of the training set are drawn once from ``default_rng(seed)`` and
-    given to both engines with ``shuffle=False``.
+    The training is ``cnncourse.experiments.engines.train_both_engines`` (the same initial
+    weights, the same per-epoch data orders, drawn from ``seed``); this prints its curves and
+    scores both models on the test split. Returns ``(keras_accuracy, scratch_accuracy)``.
     """
-    keras = import_keras()
-    x, y, x_test, y_test = _load_pneumonia()
-    keras_model = seed_cnn("keras", num_classes=2, seed=seed)
-    scratch_model = seed_cnn("scratch", num_classes=2, seed=seed)
-    scratch_model.set_weights(keras_model.get_weights())
-    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    rng = np.random.default_rng(seed)
-    orders = [rng.permutation(len(x)) for _ in range(epochs)]
+    from cnncourse.experiments.engines import train_both_engines
+
+    (x, y), (x_val, y_val), (x_test, y_test) = _load_pneumonia()
     print(f"\nParity training: seed_cnn, {epochs} epochs, Adam, sparse categorical crossentropy, batch {batch_size}, "
-          f"same initial weights and the same data order in both engines")
-    times = {"keras": 0.0, "scratch": 0.0}
-    for epoch, order in enumerate(orders, start=1):
-        start = time.perf_counter()
-        k = keras_model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0).history
-        times["keras"] += time.perf_counter() - start
-        start = time.perf_counter()
-        s = scratch_model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0).history
-        times["scratch"] += time.perf_counter() - start
-        print(f"   epoch {epoch}: Keras loss {k['loss'][0]:.4f} acc {k['accuracy'][0]:.4f} | "
-              f"scratch loss {s['loss'][0]:.4f} acc {s['accuracy'][0]:.4f}")
-    keras_pred = keras_model.predict(x_test, verbose=0).argmax(axis=1)
-    scratch_pred = scratch_model.predict(x_test).argmax(axis=1)
+          f"same initial weights and the same data order in both engines (train_both_engines)")
+    runs = train_both_engines(x, y, x_val, y_val, epochs=epochs, batch_size=batch_size, seed=seed)
+    k, s = runs["keras"].history, runs["scratch"].history
+    for epoch in range(epochs):
+        print(f"   epoch {epoch + 1}: Keras loss {k['loss'][epoch]:.4f} acc {k['accuracy'][epoch]:.4f} | "
+              f"scratch loss {s['loss'][epoch]:.4f} acc {s['accuracy'][epoch]:.4f}")
+    keras_pred = runs["keras"].probabilities(x_test).argmax(axis=1)
+    scratch_pred = runs["scratch"].probabilities(x_test).argmax(axis=1)
     keras_acc, scratch_acc = float(np.mean(keras_pred == y_test)), float(np.mean(scratch_pred == y_test))
     print(f"   test accuracy: Keras {keras_acc:.4f}, scratch {scratch_acc:.4f}, "
           f"difference {100 * abs(keras_acc - scratch_acc):.2f} points (target < 2)")
     print(f"   the two models agree on {100 * np.mean(keras_pred == scratch_pred):.1f}% of the {len(y_test)} test images; "
-          f"training time Keras {times['keras']:.1f} s, scratch {times['scratch']:.1f} s")
+          f"training time Keras {runs['keras'].seconds:.1f} s, scratch {runs['scratch'].seconds:.1f} s")
     return keras_acc, scratch_acc
 
 
@@ -303,7 +351,7 @@ def profile_scratch_epoch(batch_size: int = 32, top: int = 15) -> None:
     import cProfile
     import pstats
 
-    x, y, _, _ = _load_pneumonia()
+    (x, y), _, _ = _load_pneumonia()
     model = seed_cnn("scratch", num_classes=2, seed=0)
     model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=0)
@@ -315,39 +363,71 @@ def profile_scratch_epoch(batch_size: int = 32, top: int = 15) -> None:
     pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime").print_stats(top)
 
 
+def bench_epochs_both_settings(epochs: int, batch_size: int, peak: float, limit=None, blas_threads: int = 0) -> int:
+    """Section 4 twice, each in a fresh process: Keras at TensorFlow's defaults, then with oneDNN off.
+
+    TensorFlow reads ``TF_ENABLE_ONEDNN_OPTS`` once, at import, so one process cannot time both.
+    Returns the first non-zero exit status of the two runs (0 when both ran).
+    """
+    status = 0
+    for label, value in (("TensorFlow's defaults, as users run it", None), ("oneDNN off, labelled", "0")):
+        env = dict(os.environ)
+        env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+        if value is not None:
+            env["TF_ENABLE_ONEDNN_OPTS"] = value
+        command = [sys.executable, "-m", "cnncourse.bench", "--epochs-here", "--epochs", str(epochs),
+                   "--batch-size", str(batch_size), "--peak", repr(peak), "--blas-threads", str(blas_threads)]
+        if limit:
+            command += ["--limit", str(limit)]
+        print(f"\n[section 4 in a fresh process: Keras with {label}]", flush=True)
+        status = status or subprocess.run(command, env=env, check=False).returncode
+    return status
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnncourse.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller batches, a subset for the epoch timing")
     parser.add_argument("--parity-training", action="store_true", help="only the 5-epoch parity training")
+    parser.add_argument("--epochs-only", action="store_true", help="only section 4, the epoch timing (both Keras settings)")
     parser.add_argument("--profile", action="store_true", help="also cProfile one scratch epoch")
-    parser.add_argument("--epochs", type=int, default=None, help="timed epoch pairs (default 5, quick 1; at least 3 for "
-                                                                 "the target's median)")
+    parser.add_argument("--epochs", type=int, default=None, help="timed epoch pairs per Keras setting (default 5, "
+                                                                 "quick 2; at least 5 for the target's median)")
     parser.add_argument("--blas-threads", type=int, default=0,
                         help="BLAS threads for the NumPy engine (default 0: as the library and the user have them)")
+    # Section 4's child processes (bench_epochs_both_settings): time the epochs here, with this environment's Keras.
+    parser.add_argument("--epochs-here", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=32, help=argparse.SUPPRESS)
+    parser.add_argument("--peak", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive int, got {args.epochs}")
     if args.blas_threads < 0:
         parser.error(f"--blas-threads must be 0 (the library default) or a positive int, got {args.blas_threads}")
+    epochs, limit = args.epochs or (2 if args.quick else 5), 1024 if args.quick else None
     with _blas_limit(args.blas_threads or None):
+        if args.epochs_here:
+            peak = args.peak if args.peak is not None else matmul_peak()
+            bench_epochs(epochs=epochs, batch_size=args.batch_size, peak=peak, limit=args.limit)
+            return 0
         _header()
         if args.parity_training:
             parity_training()
             return 0
         peak = bench_peak()
-        if args.quick:
-            bench_conv(batch=4, repeats=5, naive_repeats=1)
-            bench_layers(batch=32, repeats=5, peak=peak)
-            bench_step(batch=32, repeats=10)
-            bench_epochs(epochs=args.epochs or 1, batch_size=32, peak=peak, limit=1024)
-        else:
-            bench_conv(batch=32, repeats=20, naive_repeats=3)
-            bench_layers(batch=32, repeats=30, peak=peak)
-            bench_step(batch=32, repeats=50)
-            bench_epochs(epochs=args.epochs or 5, batch_size=32, peak=peak)
+        if not args.epochs_only:
+            if args.quick:
+                bench_conv(batch=4, repeats=5, naive_repeats=1)
+                bench_layers(batch=32, repeats=5, peak=peak)
+                bench_step(batch=32, repeats=10)
+            else:
+                bench_conv(batch=32, repeats=20, naive_repeats=3)
+                bench_layers(batch=32, repeats=30, peak=peak)
+                bench_step(batch=32, repeats=50)
+        status = bench_epochs_both_settings(epochs, 32, peak, limit, args.blas_threads)
         if args.profile:
             profile_scratch_epoch()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ Every layer has
   (``[kernel, bias]``), and ``count_params()``.
 
 A layer built without ``input_shape`` creates its weights on its first ``forward``,
-from the shape of that batch. Shapes given to ``input_shape``, and the shapes in
+from the shape of that batch, and computes what depends only on the input's shape (a
+window's padding and output size) once, there. Shapes given to ``input_shape``, and the shapes in
 ``output_shape``, leave out the batch axis, as in Keras.
 
 Images are NHWC: ``(batch, height, width, channels)``.
@@ -23,6 +24,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from . import fast
 from .activations import get_activation
 from .conv import conv2d_backward, conv2d_forward
 from .dense import dense_backward, dense_forward
@@ -64,7 +66,10 @@ class Layer(metaclass=_BuiltAfterInit):
     """Base class. Subclasses implement ``_build``, ``_output_shape``, ``_forward``, ``_backward``.
 
     The public ``forward`` / ``backward`` check their arguments and call the private pair;
-    containers (``Sequential``, ``Residual``, ``UNet``) call the public ones too.
+    containers (``Sequential``, ``Residual``, ``UNet``) call the public ones too. Validation
+    happens once, at the boundary: a container that has checked its input (``fit``,
+    ``predict``, ``forward``) passes ``checked=True``, and its layers skip the scan of every
+    number that a user's direct call gets.
     """
 
     weight_names: tuple[str, ...] = ()
@@ -123,18 +128,29 @@ class Layer(metaclass=_BuiltAfterInit):
     def _check_compatible(self, shape):
         """Raise ``ValueError`` when a batch of per-sample shape ``shape`` does not fit the weights."""
 
-    def forward(self, x, training: bool = False):
-        """Compute ``y`` from ``x`` and keep what ``backward`` needs. See the class for shapes."""
-        y = self._forward(self._check_input(x), training)
+    def forward(self, x, training: bool = False, *, checked: bool = False):
+        """Compute ``y`` from ``x`` and keep what ``backward`` needs. See the class for shapes.
+
+        ``checked=True``: ``x`` comes from a container that validated its own input (an array
+        of the layer's dtype, finite, of the shape the layer was built for), so it is not scanned again.
+        """
+        if not checked:
+            x = self._check_input(x)
+        elif not self.built:
+            self.build(x.shape[1:])
+        y = self._forward(x, training)
         self._last_output_shape = y.shape  # what backward's dy must match
         return y
 
-    def backward(self, dy, need_input_gradient: bool = True):
+    def backward(self, dy, need_input_gradient: bool = True, *, checked: bool = False):
         """Gradient w.r.t. the input of the last ``forward``; fills ``self.grads``.
 
         ``dy`` has the last output's shape; ``need_input_gradient=False`` skips ``dx`` (and returns None).
+        ``checked=True``: ``dy`` comes from a container's backward pass, already an array of that shape.
         """
-        return self._backward(self._check_output_gradient(dy), need_input_gradient)
+        if not checked:
+            dy = self._check_output_gradient(dy)
+        return self._backward(dy, need_input_gradient)
 
     def _check_output_gradient(self, dy):
         """``dy`` as a float array of the layer's dtype and of the last output's shape."""
@@ -256,7 +272,10 @@ class Conv2D(ActivatedLayer):
     ``x (N, H, W, C_in) -> y (N, H_out, W_out, filters)``, ``y = activation(conv2d(x, kernel) + bias)``.
 
     Weights: ``kernel (kh, kw, C_in, filters)``, ``kernel_initializer`` (Glorot uniform); ``bias (filters,)``, zeros.
-    The arithmetic is ``conv2d_forward`` / ``conv2d_backward``.
+    The arithmetic is ``conv2d_forward`` / ``conv2d_backward``, run by the fast path
+    ``fast.conv2d_forward`` / ``fast.conv2d_backward`` (the same numbers, tested): the window
+    geometry computed once at build, a strided im2col, and ReLU applied in place (so with
+    ``activation="relu"``, ``logits`` is None: the pre-activation is not kept).
     """
 
     weight_names = ("kernel", "bias")
@@ -275,12 +294,15 @@ class Conv2D(ActivatedLayer):
         self.kernel_initializer = get_initializer(kernel_initializer)
         self._rng = make_rng(seed)
         self._cache = None
+        self._geometry = None
 
     def _output_shape(self, input_shape):
         geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding, "kernel_size")
         return geometry.out_hw + (self.filters,)
 
     def _build(self, input_shape):
+        self._geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding,
+                                         "kernel_size")  # once: the padding and output size of every batch
         shape = self.kernel_size + (input_shape[2], self.filters)
         self.params["kernel"] = self.kernel_initializer(shape, self._rng, self.dtype)
         if self.use_bias:
@@ -295,17 +317,21 @@ class Conv2D(ActivatedLayer):
             )
 
     def _forward(self, x, training=False):
-        z, self._cache = conv2d_forward(x, self.params["kernel"], self.params.get("bias"), self.strides, self.padding)
-        return self._activate(z)
+        kernel, bias = self.params["kernel"], self.params.get("bias")
+        if x.dtype != kernel.dtype or x.shape[1:3] != self._geometry.input_hw:
+            # Another dtype or image size than the layer was built for: the taught pair, which checks everything.
+            z, self._cache = conv2d_forward(x, kernel, bias, self.strides, self.padding)
+            return self._activate(z)
+        relu = self.activation.name == "relu"
+        z, self._cache = fast.conv2d_forward(x, kernel, bias, self._geometry, relu=relu)
+        if not relu:
+            return self._activate(z)
+        self.logits, self._y = None, z  # z is already max(z, 0): ReLU was applied in place
+        return z
 
     def backward_pre_activation(self, dz, need_dx=True):
-        if need_dx:
-            dx, dkernel, dbias = conv2d_backward(dz, self._cache)
-        else:
-            # A network's first layer needs no dx: a private shortcut to conv2d_backward's dkernel and dbias
-            # (tested equal), which skips the input gradient's col2im.
-            dz_rows = dz.reshape(-1, self.filters)
-            dx, dkernel, dbias = None, (self._cache["cols"].T @ dz_rows).reshape(self._cache["kernel"].shape), dz_rows.sum(axis=0)
+        # conv2d_backward's arithmetic without its checks; a first layer (need_dx False) also skips dx's col2im.
+        dx, dkernel, dbias = fast.conv2d_backward(dz, self._cache, need_dx)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
@@ -373,24 +399,37 @@ class Pooling2D(Layer):
         self.pool_size = as_pair(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else as_pair(strides, "strides")
         self.padding = check_padding(padding)
+        self._geometry = None
 
     def _output_shape(self, input_shape):
         geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding, "pool_size")
         return geometry.out_hw + (input_shape[2],)
+
+    def _build(self, input_shape):
+        self._geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding,
+                                         "pool_size")  # once: the padding and output size of every batch
 
 
 class MaxPooling2D(Pooling2D):
     """Max pooling, ``keras.layers.MaxPooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.
 
     ``strides=None`` means the pool size (2x2 windows that do not overlap).
-    The arithmetic is ``max_pool2d_forward`` / ``max_pool2d_backward``.
+    The arithmetic is ``max_pool2d_forward`` / ``max_pool2d_backward``; when the windows tile the
+    image (pool size = strides, no padding) the fast path ``fast.max_pool2d_forward`` /
+    ``fast.max_pool2d_backward`` compute the same numbers from a reshape (tested equal, ties included).
     """
 
     def _forward(self, x, training=False):
-        y, self._cache = max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
+        self._tiled = x.shape[1:3] == self._geometry.input_hw and fast.tiles(self._geometry)
+        if self._tiled:
+            y, self._cache = fast.max_pool2d_forward(x, self._geometry)
+        else:
+            y, self._cache = max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
         return y
 
     def _backward(self, dy, need_dx=True):
+        if self._tiled:
+            return fast.max_pool2d_backward(dy, self._cache)
         return max_pool2d_backward(dy, self._cache)
 
 

@@ -140,8 +140,17 @@ class Sequential:
         return x
 
     def _forward(self, x, training):
+        """The layers in order, on an ``x`` that ``_check_x`` has checked (or a slice of one): no layer scans it again."""
         for layer in self.layers:
-            x = layer.forward(x, training)
+            try:
+                x = layer.forward(x, training, checked=True)
+            except ValueError as error:
+                if np.isfinite(x).all():  # looked at only on this error path
+                    raise
+                raise FloatingPointError(
+                    f"the values reaching {layer.name} hold NaN or infinity: the model overflowed on finite inputs "
+                    "(lower the learning rate)"
+                ) from error
         return x
 
     def forward(self, x, training: bool = False):
@@ -177,7 +186,7 @@ class Sequential:
             if from_logits and index == last:
                 dy = layer.backward_pre_activation(dy, need_dx)
             else:
-                dy = layer.backward(dy, need_dx)
+                dy = layer.backward(dy, need_dx, checked=True)
         return dy
 
     # ---------------------------------------------------------------------- weights
@@ -274,9 +283,12 @@ class Sequential:
 
         Returns ``(loss, y_pred, dx)``; ``dx`` is None unless ``need_input_gradient``.
         """
-        y_pred = self._forward(x, training=training)
+        step = self.optimizer.iterations + 1 if self.optimizer is not None else 1
+        try:
+            y_pred = self._forward(x, training=training)
+        except FloatingPointError as error:
+            raise FloatingPointError(f"step {step}: {error}; training stopped before the update") from error.__cause__
         if not np.isfinite(y_pred).all():
-            step = self.optimizer.iterations + 1 if self.optimizer is not None else 1
             raise FloatingPointError(
                 f"step {step}: the model's outputs hold NaN or infinity, so the loss is not finite; training "
                 "stopped before the update (lower the learning rate, or check the inputs)"

@@ -192,19 +192,20 @@ class UNet:
         return x
 
     def _forward(self, x, training=False):
+        # x was checked at the boundary (_check_x): the layers are told so (checked=True) and scan nothing again.
         self._skips = []
         h = x
         for conv1, conv2, pool in self.encoder:
-            h = conv2.forward(conv1.forward(h, training), training)
+            h = conv2.forward(conv1.forward(h, training, checked=True), training, checked=True)
             self._skips.append(h)                          # kept for the decoder of the same size
-            h = pool.forward(h, training)
-        h = self.bottleneck[1].forward(self.bottleneck[0].forward(h, training), training)
+            h = pool.forward(h, training, checked=True)
+        h = self.bottleneck[1].forward(self.bottleneck[0].forward(h, training, checked=True), training, checked=True)
         for (up, concat, conv1, conv2), skip in zip(self.decoder, reversed(self._skips)):
-            h = up.forward(h, training)
+            h = up.forward(h, training, checked=True)
             if concat is not None:
                 h = concat.forward([h, skip])              # (N, h, w, up filters + skip filters)
-            h = conv2.forward(conv1.forward(h, training), training)
-        y = self.output_layer.forward(h, training)
+            h = conv2.forward(conv1.forward(h, training, checked=True), training, checked=True)
+        y = self.output_layer.forward(h, training, checked=True)
         self._forward_shape = y.shape  # what backward's dy must match
         return y
 
@@ -227,21 +228,21 @@ class UNet:
         if from_logits:
             dh = self.output_layer.backward_pre_activation(dy)
         else:
-            dh = self.output_layer.backward(dy)
+            dh = self.output_layer.backward(dy, checked=True)
         skip_grads = []
         for up, concat, conv1, conv2 in reversed(self.decoder):  # the top decoder level first
-            dh = conv1.backward(conv2.backward(dh))
+            dh = conv1.backward(conv2.backward(dh, checked=True), checked=True)
             if concat is not None:
                 dh, dskip = concat.backward(dh)
                 skip_grads.append(dskip)                   # the skip path's share of the encoder's gradient
-            dh = up.backward(dh)
-        dh = self.bottleneck[0].backward(self.bottleneck[1].backward(dh))
+            dh = up.backward(dh, checked=True)
+        dh = self.bottleneck[0].backward(self.bottleneck[1].backward(dh, checked=True), checked=True)
         for level in range(self.depth, 0, -1):             # the deepest encoder level first
             conv1, conv2, pool = self.encoder[level - 1]
-            dh = pool.backward(dh)
+            dh = pool.backward(dh, checked=True)
             if skip_grads:
                 dh = dh + skip_grads[level - 1]            # the two paths from this block's output add up
-            dh = conv1.backward(conv2.backward(dh), need_input_gradient or level > 1)
+            dh = conv1.backward(conv2.backward(dh, checked=True), need_input_gradient or level > 1, checked=True)
         return dh
 
     def predict(self, x, batch_size: int = 32):
