@@ -112,6 +112,7 @@ def test_memory_limit_stops_a_hungry_submission(tmp_path):
     (["--timeout", "0"], "--timeout must be a positive number"),
     (["--memory-mb", "-1"], "--memory-mb must be 0"),
     (["--max-mb", "0"], "--max-mb must be a positive"),
+    (["--seed", "-1"], "--seed must be an int in [0, 2**32), got -1"),
 ])
 def test_bad_limits_are_refused(submissions, capsys, arguments, message):
     with pytest.raises(SystemExit):

@@ -190,3 +190,10 @@ def test_value_answers_have_no_inputs_to_draw(solutions):
     for name in VALUE_ANSWERS:
         chapter = next(e.chapter for e in exercises() if e.name == name)
         assert not callable(solutions[chapter][name])
+
+
+def test_a_grading_seed_is_checked_as_every_seed_is():
+    for bad, error in ((-1, ValueError), (2**32, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="seed must be an int"):
+            registry.set_grading_seed(bad)
+    registry.set_grading_seed(None)

@@ -141,8 +141,10 @@ _GRADING_SEED: int | None = None  # set by the grader (and, from the environment
 
 def set_grading_seed(seed: int | None) -> None:
     """Set the grading run's secret seed that :func:`grading_rng` draws from (``None`` clears it)."""
+    from ..checks import check_seed
+
     global _GRADING_SEED
-    _GRADING_SEED = None if seed is None else int(seed)
+    _GRADING_SEED = None if seed is None else check_seed(seed)
 
 
 def _grading_seed() -> int | None:

@@ -50,6 +50,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks import check_seed
 from . import ExerciseFailed, check, exercises, registry_snapshot, restore_registry
 from .sandbox import (RECORD_ENV, SEED_ENV, MalformedRecord, bwrap_path, read_records, record_undefined,
                       replay_candidate, sandbox_command)
@@ -637,6 +638,11 @@ def main(argv=None) -> int:
         return 2
     if args.timeout is not None and not args.timeout > 0:
         parser.error(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.seed is not None:
+        try:
+            check_seed(args.seed, "--seed")
+        except ValueError as error:
+            parser.error(str(error))
     if args.memory_mb < 0:
         parser.error(f"--memory-mb must be 0 (no limit) or a positive number of MB, got {args.memory_mb}")
     if args.max_mb <= 0:
