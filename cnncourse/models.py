@@ -41,8 +41,30 @@ def initializer_seeds(seed, count: int) -> list:
     return [int(s) for s in np.random.SeedSequence(int(seed)).generate_state(count)]
 
 
+def seed_cnn_layers(num_classes: int = 10, head: str = "flatten", pool_strides=None) -> list[tuple[str, dict]]:
+    """The seed's CNN as one layer specification: ``(layer class name, constructor arguments)`` in order.
+
+    Both engines build it (``seed_cnn``): Keras's ``keras.layers`` and ``cnncourse.scratch`` share
+    these class names and arguments. ``pool_strides`` is the pooling layers' stride (None: the
+    pool size, Keras's default and the seed's).
+    """
+    return [
+        ("Conv2D", {"filters": 32, "kernel_size": (3, 3), "activation": "relu"}),
+        ("MaxPooling2D", {"pool_size": (2, 2), "strides": pool_strides}),
+        ("Conv2D", {"filters": 64, "kernel_size": (3, 3), "activation": "relu"}),
+        ("MaxPooling2D", {"pool_size": (2, 2), "strides": pool_strides}),
+        ("Conv2D", {"filters": 64, "kernel_size": (3, 3), "activation": "relu"}),
+        ("Flatten", {}) if head == "flatten" else ("GlobalAveragePooling2D", {}),
+        ("Dense", {"units": 64, "activation": "relu"}),
+        ("Dense", {"units": num_classes, "activation": "softmax"}),
+    ]
+
+
+WEIGHTED = ("Conv2D", "Dense")
+
+
 def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 10, seed: int | None = None,
-             head: str = "flatten"):
+             head: str = "flatten", pool_strides=None):
     """The seed's CNN, built and ready for ``set_weights``.
 
     Parameters
@@ -60,64 +82,63 @@ def seed_cnn(engine: str = "keras", input_shape=(28, 28, 1), num_classes: int = 
         ``(N, h * w * 64)``; ``"gap"`` averages each map instead
         (``GlobalAveragePooling2D``, ``(N, 64)``), so the dense head no longer grows with
         the image. ``"gap"`` is built in Keras only.
+    pool_strides : int, optional, the pooling stride (None: the pool size, 2)
 
     Returns
     -------
     A ``keras.Sequential`` (uncompiled) or a ``cnncourse.scratch.Sequential``, named
-    ``"seed_cnn"`` (``"seed_cnn_gap"`` with ``head="gap"``).
+    ``"seed_cnn"`` (``"seed_cnn_gap"`` with ``head="gap"``), of the layers of ``seed_cnn_layers``.
     """
+    import numpy as np
+
+    from .checks import check_positive_int
+
     _check_args(engine, input_shape, num_classes)
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     if head == "gap" and engine != "keras":
         raise ValueError("head='gap' is built with engine='keras' only: the NumPy engine has no global average pooling")
+    if pool_strides is not None:
+        pool_strides = check_positive_int(pool_strides, "pool_strides")
+    spec = seed_cnn_layers(int(num_classes), head, pool_strides)
+    name = "seed_cnn" if head == "flatten" else "seed_cnn_gap"
     if engine == "keras":
-        return _seed_cnn_keras(tuple(input_shape), int(num_classes), seed, head)
-    return _seed_cnn_scratch(tuple(input_shape), int(num_classes), seed)
+        from .backend import import_keras
+
+        keras = import_keras()
+        # Keras: one GlorotUniform initialiser per weighted layer, seeded from initializer_seeds.
+        initializers = iter([keras.initializers.GlorotUniform(seed=s) for s in initializer_seeds(seed, 5)])
+        layers = [getattr(keras.layers, kind)(**arguments, **({"kernel_initializer": next(initializers)}
+                                                                if kind in WEIGHTED else {}))
+                  for kind, arguments in spec]
+        return keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=name)
+    from . import scratch
+
+    # The NumPy engine: one independent stream per weighted layer, all derived from the one seed.
+    streams = iter([np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)])
+    layers = [getattr(scratch, kind)(**arguments, **({"seed": next(streams)} if kind in WEIGHTED else {}),
+                                     **({"input_shape": tuple(input_shape)} if index == 0 else {}))
+              for index, (kind, arguments) in enumerate(spec)]
+    return scratch.Sequential(layers, name=name)
 
 
-def _seed_cnn_keras(input_shape, num_classes, seed, head="flatten"):
+def seed_cnn_twins(input_shape=(28, 28, 1), num_classes: int = 2, seed: int | None = 0):
+    """The seed's CNN in Keras and in the NumPy engine, starting from the same weights, both compiled.
+
+    The Keras model draws its initial weights (``seed_cnn(seed=seed)``); the NumPy engine's copy
+    takes them with ``set_weights``. Both are compiled with Adam at Keras's defaults, sparse
+    categorical cross-entropy and accuracy. Returns ``(keras_model, scratch_model)``.
+    """
+    from . import scratch
     from .backend import import_keras
 
     keras = import_keras()
-    layers = keras.layers
-    conv1, conv2, conv3, dense1, dense2 = (keras.initializers.GlorotUniform(seed=s) for s in initializer_seeds(seed, 5))
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=conv1),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu", kernel_initializer=conv2),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu", kernel_initializer=conv3),
-            layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D(),
-            layers.Dense(64, activation="relu", kernel_initializer=dense1),
-            layers.Dense(num_classes, activation="softmax", kernel_initializer=dense2),
-        ],
-        name="seed_cnn" if head == "flatten" else "seed_cnn_gap",
-    )
-
-
-def _seed_cnn_scratch(input_shape, num_classes, seed):
-    import numpy as np
-
-    from cnncourse import scratch
-
-    # One independent stream per weighted layer, all derived from the one seed.
-    conv1, conv2, conv3, dense1, dense2 = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
-    return scratch.Sequential(
-        [
-            scratch.Conv2D(32, (3, 3), activation="relu", input_shape=input_shape, seed=conv1),
-            scratch.MaxPooling2D((2, 2)),
-            scratch.Conv2D(64, (3, 3), activation="relu", seed=conv2),
-            scratch.MaxPooling2D((2, 2)),
-            scratch.Conv2D(64, (3, 3), activation="relu", seed=conv3),
-            scratch.Flatten(),
-            scratch.Dense(64, activation="relu", seed=dense1),
-            scratch.Dense(num_classes, activation="softmax", seed=dense2),
-        ],
-        name="seed_cnn",
-    )
+    keras_model = seed_cnn("keras", input_shape=input_shape, num_classes=num_classes, seed=seed)
+    scratch_model = seed_cnn("scratch", input_shape=input_shape, num_classes=num_classes, seed=seed)
+    scratch_model.set_weights(keras_model.get_weights())  # the same start
+    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return keras_model, scratch_model
 
 
 # ----------------------------------------------------------------------------------

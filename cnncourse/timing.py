@@ -1,4 +1,4 @@
-"""Timing code the way the chapters and the benchmark do: the median of a few runs."""
+"""Timing as the chapters and the benchmark do it: the median of a few runs, a block's wall and CPU seconds."""
 
 from __future__ import annotations
 
@@ -39,3 +39,36 @@ def median_seconds(function, repeats: int = 3, warmup: int = 1, clock=time.perf_
         function()
         durations.append(clock() - start)
     return float(statistics.median(durations))
+
+
+class Clock:
+    """Wall-clock and process CPU seconds of a ``with`` block (CPU time is immune to other load).
+
+    ``with Clock() as clock: ...`` then ``clock.wall`` and ``clock.cpu`` (floats, seconds).
+    """
+
+    def __enter__(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+
+def blas_threads(limit: int = 1):
+    """A context manager that limits NumPy's BLAS to ``limit`` threads (``threadpoolctl``).
+
+    The NumPy engine's small matrix products only wait for cores with more threads, on a small
+    machine. Without ``threadpoolctl`` (it comes with scikit-learn) the BLAS is left as it is.
+    """
+    import contextlib
+
+    from .checks import check_positive_int
+
+    limit = check_positive_int(limit, "limit")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")

@@ -83,8 +83,8 @@ def test_compare_engines_per_seed(tiny_splits):
         ({"x_val": np.zeros((3, 14, 14, 1), np.float32)}, ValueError, "x_val images must have the shape of x_train"),
         ({"epochs": 0}, ValueError, "epochs"),
         ({"batch_size": 2.5}, (TypeError, ValueError), "batch_size"),
-        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
-        ({"seed": 1.5}, ValueError, "seed must be a non-negative integer"),
+        ({"seed": -1}, ValueError, r"seed must be an int in \[0, 2\*\*32\), got -1"),
+        ({"seed": 1.5}, TypeError, r"seed must be an int in \[0, 2\*\*32\), got float 1.5"),
     ],
 )
 def test_train_both_engines_rejects_bad_input(change, error, message):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnncourse.experiments import tuning
-from cnncourse.experiments.pneumonia import _load
+from cnncourse.experiments.pipeline import training_subset
 
 
 def _row(candidate, seed, auc=0.99):
@@ -51,9 +51,10 @@ def test_subset_larger_than_the_training_split_is_an_error():
     images = np.zeros((10, 28, 28), np.uint8)
     labels = np.arange(10) % 2
     data = ((images, labels), (images[:4], labels[:4]), (images[:4], labels[:4]))
-    with pytest.raises(ValueError, match="subset must be at most the training split's 10 images, got 11"):
-        _load(data, None, 11)
-    assert len(_load(data, None, 10)[0][1]) == 10
+    with pytest.raises(ValueError, match="subset must be from 2 to the training split's 10 images, got 11"):
+        training_subset(data, 11, seed=0)
+    assert len(training_subset(data, 10, seed=0)[0][1]) == 10
+    assert training_subset(data, None, seed=0) is data
 
 
 def test_quick_subset_larger_than_the_training_split_is_an_error():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from cnncourse.experiments.__main__ import MEDMNIST_RUNS, main
+from cnncourse.experiments.__main__ import MEDMNIST_RECIPES, main
 from cnncourse.experiments.medmnist import (
     evaluate,
     flip_views,
@@ -130,14 +130,15 @@ def test_train_softmax_ordinal_and_transfer_on_tiny_data():
 
 
 def test_cli_table_and_arguments(capsys):
-    assert {"breastmnist", "retinamnist"} <= set(MEDMNIST_RUNS)
+    assert {"breastmnist", "retinamnist"} <= set(MEDMNIST_RECIPES)
     with pytest.raises(SystemExit):
         main(["medmnist"])  # --dataset is required
+    assert "the following arguments are required: --dataset" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["medmnist", "--dataset", "dermamnist"])
     with pytest.raises(SystemExit):
-        main(["pneumonia", "--dataset", "breastmnist"])
-    assert "--dataset is required" in capsys.readouterr().err
+        main(["pneumonia", "--dataset", "breastmnist"])  # medmnist's argument only
+    assert "unrecognized arguments: --dataset breastmnist" in capsys.readouterr().err
 
 
 @pytest.mark.slow

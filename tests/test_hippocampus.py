@@ -319,7 +319,7 @@ def test_keep_largest_component():
 
 
 def test_settings_are_checked():
-    from cnncourse.experiments.hippocampus import run_hippocampus, train_unet
+    from cnncourse.experiments.hippocampus import train_unet
 
     with pytest.raises(ValueError, match="unknown settings"):
         train_unet([], epochs_total=3)

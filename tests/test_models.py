@@ -103,6 +103,7 @@ def test_one_training_step_agrees(optimizer):
     (dict(engine="scratch", num_classes=1), "num_classes must be at least 2, got 1"),
     (dict(engine="keras", head="avg"), r"head must be one of \('flatten', 'gap'\), got 'avg'"),
     (dict(engine="scratch", head="gap"), "head='gap' is built with engine='keras' only"),
+    (dict(engine="keras", pool_strides=0), "pool_strides must be"),
 ])
 def test_seed_cnn_rejects_bad_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -201,3 +202,48 @@ def test_layers_get_different_initialiser_seeds():
     model = medmnist_cnn(filters=(4,), convs_per_block=3, seed=0)
     kernels = [w for w in model.get_weights() if w.ndim == 4]
     assert kernels[1].shape == kernels[2].shape and not np.allclose(kernels[1], kernels[2])
+
+
+# sha256 (first 16 hex digits) of the initial weights of seed_cnn, recorded before its two
+# per-engine definitions became one layer specification (issue 23): the same seed, the same weights.
+RECORDED_WEIGHTS = {
+    ("keras", 0, (28, 28, 1), 2, "flatten"): "d1cbd7114b57d43c",
+    ("scratch", 0, (28, 28, 1), 2, "flatten"): "c42c53380d1ed935",
+    ("scratch", 123, (32, 32, 3), 10, "flatten"): "de13fb9facb6519d",
+    ("keras", 7, (64, 64, 1), 2, "gap"): "050160b0b456e78b",
+}
+
+
+@pytest.mark.parametrize("case", list(RECORDED_WEIGHTS))
+def test_seed_cnn_initial_weights_are_those_recorded(case):
+    import hashlib
+
+    engine, seed, shape, classes, head = case
+    digest = hashlib.sha256()
+    for weights in seed_cnn(engine, input_shape=shape, num_classes=classes, seed=seed, head=head).get_weights():
+        array = np.ascontiguousarray(weights)
+        digest.update((str(array.shape) + str(array.dtype)).encode())
+        digest.update(array.tobytes())
+    assert digest.hexdigest()[:16] == RECORDED_WEIGHTS[case]
+
+
+def test_seed_cnn_pool_strides_and_the_one_layer_specification():
+    from cnncourse.models import seed_cnn_layers
+
+    stride_one = seed_cnn("keras", num_classes=2, seed=0, pool_strides=1)
+    assert [tuple(layer.output.shape[1:]) for layer in stride_one.layers][:5] == \
+        [(26, 26, 32), (25, 25, 32), (23, 23, 64), (22, 22, 64), (20, 20, 64)]
+    scratch_model = seed_cnn("scratch", num_classes=2, seed=0, pool_strides=1)
+    assert scratch_model.count_params() == stride_one.count_params()
+    kinds = [kind for kind, _ in seed_cnn_layers(2)]
+    assert [type(layer).__name__ for layer in seed_cnn("keras", num_classes=2).layers] == kinds
+    assert [type(layer).__name__ for layer in seed_cnn("scratch", num_classes=2).layers] == kinds
+
+
+def test_seed_cnn_twins_start_from_the_same_weights():
+    from cnncourse.models import seed_cnn_twins
+
+    keras_model, scratch_model = seed_cnn_twins(num_classes=2, seed=5)
+    for ours, theirs in zip(scratch_model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert keras_model.optimizer is not None and keras_model.count_params() == 92802

@@ -128,8 +128,8 @@ def test_compile_with_a_metrics_string_says_so():
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics="accuracy")
 
 
-@pytest.mark.parametrize("flag, value, message", [("--seed", "-1", "--seed: expected a non-negative integer, got -1"),
-                                                  ("--epochs", "0", "--epochs: expected a positive integer")])
+@pytest.mark.parametrize("flag, value, message", [("--seed", "-1", "--seed: seed must be an int in [0, 2**32), got -1"),
+                                                  ("--epochs", "0", "--epochs: epochs must be a positive int")])
 def test_cli_names_the_bad_flag_before_importing_tensorflow(flag, value, message):
     import subprocess
     import sys

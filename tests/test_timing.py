@@ -57,3 +57,22 @@ def test_bad_arguments_are_named(kwargs, error, words):
     with pytest.raises(error, match=words):
         median_seconds(**arguments)
     assert calls == []  # validated before anything runs
+
+
+def test_clock_measures_wall_and_cpu_seconds_of_a_block():
+    from cnncourse.timing import Clock
+
+    with Clock() as clock:
+        sum(range(100_000))
+    assert clock.wall >= 0 and clock.cpu >= 0
+
+
+def test_blas_threads_limits_numpy_blas_and_checks_its_argument():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from cnncourse.timing import blas_threads
+
+    with blas_threads(1):
+        pools = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+        assert all(pool["num_threads"] == 1 for pool in pools)
+    with pytest.raises(ValueError, match="limit"):
+        blas_threads(0)

@@ -78,8 +78,8 @@ def test_shifted_views_copy_whole_pixels_and_fill_from_the_edge():
     assert np.array_equal(views[2][:, :-1], images[:, 1:])  # up
     assert np.array_equal(views[3][:, :, 1:], images[:, :, :-1])  # right
     assert np.array_equal(views[4][:, :, :-1], images[:, :, 1:])  # left
-    for bad, message in ((0, "shift"), (5, "shift"), (True, "shift")):
-        with pytest.raises(ValueError, match=message):
+    for bad, error in ((0, ValueError), (5, ValueError), (True, TypeError)):  # a bool is not a shift
+        with pytest.raises(error, match="shift"):
             shifted_views(images, bad)
     with pytest.raises(ValueError, match="images"):
         shifted_views(images[0], 1)
@@ -159,7 +159,7 @@ def test_snapshot_ensemble_and_test_time_shifts_average_scores():
 def test_train_improved_rejects_bad_settings_before_training(settings, message):
     from cnncourse.experiments import train_improved
 
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):  # TypeError: not a whole number
         train_improved(seed=0, data=_tiny_splits(), **settings)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import validate_labels
-from ..checks import check_positive_int
+from ..checks import check_positive_int, check_seed
 
 __all__ = ["ENGINES", "EngineRun", "epoch_orders", "train_both_engines", "compare_engines"]
 
@@ -67,15 +67,6 @@ def epoch_orders(n_samples: int, epochs: int, seed: int) -> list[np.ndarray]:
     return [rng.permutation(n_samples) for _ in range(epochs)]
 
 
-def _one_blas_thread():
-    """NumPy's BLAS on one thread: the engine's small matrix products only wait for cores otherwise."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl comes with scikit-learn; without it, run as is
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _check_images(images, name: str) -> np.ndarray:
     array = np.asarray(images)
     if array.ndim != 4 or array.shape[-1] != 1:
@@ -116,29 +107,21 @@ def train_both_engines(x_train, y_train, x_val, y_val, epochs: int = 3, batch_si
         raise ValueError(f"x_val images must have the shape of x_train's, got {x_val.shape[1:]} and {x_train.shape[1:]}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
 
-    from .. import scratch
-    from ..backend import import_keras
-    from ..models import seed_cnn
+    from ..models import seed_cnn_twins
+    from ..timing import blas_threads
 
-    keras = import_keras()
-    input_shape = x_train.shape[1:]
-    keras_model = seed_cnn("keras", input_shape=input_shape, num_classes=2, seed=int(seed))
-    scratch_model = seed_cnn("scratch", input_shape=input_shape, num_classes=2, seed=int(seed))
-    scratch_model.set_weights(keras_model.get_weights())  # the same start
-    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    keras_model, scratch_model = seed_cnn_twins(x_train.shape[1:], num_classes=2, seed=seed)
 
     runs = {"keras": EngineRun("keras", keras_model), "scratch": EngineRun("scratch", scratch_model)}
     for run in runs.values():
         run.history = {name: [] for name in CURVES}
-    for order in epoch_orders(len(x_train), epochs, int(seed)):
+    for order in epoch_orders(len(x_train), epochs, seed):
         images, labels = x_train[order], y_train[order]  # the same order for both engines
         for run in runs.values():
             start = time.perf_counter()
-            with _one_blas_thread() if run.engine == "scratch" else contextlib.nullcontext():
+            with blas_threads(1) if run.engine == "scratch" else contextlib.nullcontext():
                 logs = run.model.fit(images, labels, epochs=1, batch_size=batch_size, shuffle=False, verbose=0).history
             run.seconds += time.perf_counter() - start
             run.history["loss"].append(float(logs["loss"][0]))

@@ -12,12 +12,11 @@ read when ``evaluate_test=True`` (the command line does it, once per seed).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .. import hippocampus, metrics
 from ..seeding import set_seed
+from .pipeline import Recipe
 
 HIPPOCAMPUS_DEFAULTS = {
     "shape": (56, 40),        # every slice centred in this; it holds every label of the 260 volumes (in-plane up to 59 × 47)
@@ -64,6 +63,54 @@ def _keras_loss(name: str):
     return "sparse_categorical_crossentropy"
 
 
+def training_slices(volumes, settings, seed):
+    """The training slices of ``volumes`` (``hippocampus.volumes_to_slices``), with only the fraction
+    ``settings["empty_slices"]`` of the slices without hippocampus kept (drawn from ``default_rng([seed, 1])``).
+
+    Returns ``x`` float32 ``(N, h, w, 2 * context + 1)`` and ``y`` uint8 labels ``(N, h, w)``.
+    """
+    x, y, _ = hippocampus.volumes_to_slices(volumes, settings["shape"], settings["axis"], settings["context"])
+    if settings["empty_slices"] < 1.0:  # its own stream: the batches stay as without it
+        empty = ~(y > 0).any(axis=(1, 2))
+        dropped = empty & (np.random.default_rng([seed, 1]).random(len(y)) >= settings["empty_slices"])
+        x, y = x[~dropped], y[~dropped]
+    return x, y
+
+
+def _unet_model(x, settings, seed):
+    """The Keras U-Net of ``settings`` for slices ``x`` ``(N, h, w, c)``, compiled (Adam, cosine or constant rate)."""
+    from ..backend import import_keras
+    from ..models import unet
+
+    keras = import_keras()
+    model = unet("keras", input_shape=x.shape[1:], num_classes=3, filters=settings["filters"],
+                 depth=settings["depth"], skip_connections=settings["skip_connections"], seed=seed,
+                 batch_norm=settings["batch_norm"], batch_norm_momentum=settings["batch_norm_momentum"])
+    learning_rate = settings["learning_rate"]
+    if settings["schedule"] == "cosine":
+        steps = settings["epochs"] * -(-len(x) // settings["batch_size"])
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_keras_loss(settings["loss"]))
+    return model
+
+
+def _fit_unet(model, x, y, settings, seed, verbose=0) -> list[float]:
+    """Train on the slices, one shuffle (and random left-right flips) per epoch from ``default_rng(seed)``;
+    returns the loss per epoch."""
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(settings["epochs"]):
+        order = rng.permutation(len(x))
+        x_epoch, y_epoch = x[order], y[order]
+        if settings["flip"]:
+            flip = rng.random(len(x)) < 0.5
+            x_epoch[flip], y_epoch[flip] = x_epoch[flip][:, :, ::-1], y_epoch[flip][:, :, ::-1]
+        fit = model.fit(x_epoch, y_epoch, batch_size=settings["batch_size"], epochs=1, shuffle=False,
+                        verbose=verbose)
+        history.append(float(fit.history["loss"][-1]))
+    return history
+
+
 def train_unet(volumes, seed: int = 0, verbose: int = 0, **overrides):
     """Train a Keras U-Net on the slices of ``volumes``.
 
@@ -81,41 +128,17 @@ def train_unet(volumes, seed: int = 0, verbose: int = 0, **overrides):
     ``train_cpu_seconds`` (this process's CPU time), ``params``, ``slices``, ``seed`` (the
     seed used, offset included) and ``history`` (loss per epoch).
     """
-    from ..backend import import_keras
-    from ..models import unet
+    from ..timing import Clock
 
     settings = _settings(overrides)
-    keras = import_keras()
     seed = set_seed(seed)
-    x, y, _ = hippocampus.volumes_to_slices(volumes, settings["shape"], settings["axis"], settings["context"])
-    if settings["empty_slices"] < 1.0:  # its own stream: the batches below stay as without it
-        empty = ~(y > 0).any(axis=(1, 2))
-        dropped = empty & (np.random.default_rng([seed, 1]).random(len(y)) >= settings["empty_slices"])
-        x, y = x[~dropped], y[~dropped]
-    model = unet("keras", input_shape=x.shape[1:], num_classes=3, filters=settings["filters"],
-                 depth=settings["depth"], skip_connections=settings["skip_connections"], seed=seed,
-                 batch_norm=settings["batch_norm"], batch_norm_momentum=settings["batch_norm_momentum"])
-    learning_rate = settings["learning_rate"]
-    if settings["schedule"] == "cosine":
-        steps = settings["epochs"] * -(-len(x) // settings["batch_size"])
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_keras_loss(settings["loss"]))
-    rng = np.random.default_rng(seed)
-    wall, cpu = time.perf_counter(), time.process_time()
-    history = []
-    for _ in range(settings["epochs"]):
-        order = rng.permutation(len(x))
-        x_epoch, y_epoch = x[order], y[order]
-        if settings["flip"]:
-            flip = rng.random(len(x)) < 0.5
-            x_epoch[flip], y_epoch[flip] = x_epoch[flip][:, :, ::-1], y_epoch[flip][:, :, ::-1]
-        fit = model.fit(x_epoch, y_epoch, batch_size=settings["batch_size"], epochs=1, shuffle=False,
-                        verbose=verbose)
-        history.append(float(fit.history["loss"][-1]))
+    x, y = training_slices(volumes, settings, seed)
+    model = _unet_model(x, settings, seed)
+    with Clock() as clock:
+        history = _fit_unet(model, x, y, settings, seed, verbose)
     info = {
-        "settings": settings, "train_seconds": time.perf_counter() - wall,
-        "train_cpu_seconds": time.process_time() - cpu, "params": int(model.count_params()),
-        "slices": int(len(x)), "seed": seed, "history": history,
+        "settings": settings, "train_seconds": clock.wall, "train_cpu_seconds": clock.cpu,
+        "params": int(model.count_params()), "slices": int(len(x)), "seed": seed, "history": history,
     }
     return model, info
 
@@ -210,36 +233,34 @@ def _round(value):
     return value
 
 
-def run_hippocampus(seed: int = 0, data_dir=None, evaluate_test: bool = True, subset: int | None = None,
-                    verbose: int = 0, **overrides) -> dict:
-    """Train on the training volumes, score validation (and test) per volume; the CLI's JSON record.
+class HippocampusRecipe(Recipe):
+    """Train on the training volumes, score validation (and test) per volume: the CLI's recipe, run by ``pipeline.run``.
 
-    Parameters
-    ----------
-    seed : run seed (``CNNCOURSE_SEED_OFFSET`` is added)
-    data_dir : folder holding ``Task04_Hippocampus`` (default: ``$CNNCOURSE_DATA``, the cache)
-    evaluate_test : also score the 30 test volumes (the CLI does; model choices use ``val`` only)
-    subset : train on the first ``subset`` training volumes only (a smoke test)
-    overrides : any key of ``HIPPOCAMPUS_DEFAULTS``
-
-    Returns
-    -------
-    dict: ``experiment``, ``seed``, ``val`` and ``test`` (per structure: ``dice``, ``hd95``,
-    ``msd``, ``volume_bias``, ``volume_loa``, ...), ``train_seconds``, ``train_cpu_seconds``,
-    ``params``, ``epochs``, ``train_volumes``, ``settings``.
+    The splits are ``hippocampus.load_hippocampus``'s dict of ``Volume`` lists (``"train"``, ``"val"``, ``"test"``).
+    evaluate_test : also score the test volumes (the CLI does; model choices use ``val`` only);
+    verbose : Keras's ``fit`` verbosity; overrides : any key of ``HIPPOCAMPUS_DEFAULTS``.
+    The result: ``experiment``, ``val`` and ``test`` (per structure: ``dice``, ``hd95``, ``msd``,
+    ``volume_bias``, ``volume_loa``, ...), ``params``, ``epochs``, ``train_volumes``, ``train_slices``, ``settings``.
     """
-    splits = hippocampus.load_hippocampus(data_dir)
-    train = splits["train"] if subset is None else splits["train"][:subset]
-    if subset is not None and not (isinstance(subset, int) and 0 < subset <= len(splits["train"])):
-        raise ValueError(f"subset must be an int in 1..{len(splits['train'])}, got {subset!r}")
-    model, info = train_unet(train, seed=seed, verbose=verbose, **overrides)
-    result = {"experiment": "hippocampus", "seed": info["seed"],
-              "val": evaluate_model(model, splits["val"], info)["summary"]}
-    if evaluate_test:
-        result["test"] = evaluate_model(model, splits["test"], info)["summary"]
-    settings = dict(info["settings"])
-    settings["shape"] = list(settings["shape"])
-    result.update(train_seconds=info["train_seconds"], train_cpu_seconds=info["train_cpu_seconds"],
-                  params=info["params"], epochs=settings["epochs"], train_volumes=len(train),
-                  train_slices=info["slices"], settings=settings)
-    return _round(result)
+
+    def __init__(self, evaluate_test: bool = True, verbose: int = 0, **overrides):
+        self.settings, self.evaluate_test, self.verbose = _settings(overrides), evaluate_test, verbose
+
+    def build(self, splits, seed):
+        return _unet_model(training_slices(splits["train"], self.settings, seed)[0], self.settings, seed)
+
+    def fit(self, model, splits, seed):
+        x, y = training_slices(splits["train"], self.settings, seed)
+        _fit_unet(model, x, y, self.settings, seed, self.verbose)
+        return model, len(x)
+
+    def score(self, trained, splits) -> dict:
+        model, slices = trained
+        info = {"settings": self.settings}
+        result = {"experiment": "hippocampus", "val": evaluate_model(model, splits["val"], info)["summary"]}
+        if self.evaluate_test:
+            result["test"] = evaluate_model(model, splits["test"], info)["summary"]
+        settings = dict(self.settings, shape=list(self.settings["shape"]))
+        result.update(params=int(model.count_params()), epochs=settings["epochs"], train_volumes=len(splits["train"]),
+                      train_slices=slices, settings=settings)
+        return _round(result)

@@ -13,9 +13,9 @@ with ``cnncourse.data.load_medmnist`` and pass them in. The pieces:
   either frozen as a feature extractor with a new linear head, or fine-tuned whole.
 * ``evaluate``: AUC and accuracy (two classes); macro AUC, quadratic-weighted kappa, accuracy and
   the confusion matrix (grades).
-* ``run_breastmnist`` / ``run_retinamnist``: the command line's recipes
-  (``python -m cnncourse.experiments medmnist --dataset breastmnist --seed 0``): train on the
-  training split, choose nothing on test, report validation and test once.
+* ``MedMNISTRecipe`` (``breastmnist_recipe``, ``retinamnist_recipe``): the command line's recipes
+  (``python -m cnncourse.experiments medmnist --dataset breastmnist --seed 0``), run by
+  ``pipeline.run``: train on the training split, choose nothing on test, report validation and test once.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import check_positive_int
-from ..seeding import set_seed
+from ..seeding import seed_offset, set_seed
+from .pipeline import Recipe
 
 __all__ = [
     "BREAST_RECIPE",
@@ -40,8 +41,9 @@ __all__ = [
     "train_classifier",
     "transfer_classifier",
     "evaluate",
-    "run_breastmnist",
-    "run_retinamnist",
+    "MedMNISTRecipe",
+    "breastmnist_recipe",
+    "retinamnist_recipe",
 ]
 
 # The command line's recipes: settings of medmnist_cnn and of train_classifier, chosen on the
@@ -267,15 +269,27 @@ def train_classifier(x_train, y_train, *, seed: int = 0, num_classes: int = 2, o
     -------
     ClassifierRun
     """
-    from ..models import medmnist_cnn
-
     num_classes = check_positive_int(num_classes, "num_classes")
     x_train, y_train = _check_arrays(x_train, y_train, num_classes)
     if not 0 <= float(label_smoothing) < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-    effective = set_seed(seed)
-    model = medmnist_cnn(input_shape=x_train.shape[1:], num_classes=num_classes, seed=effective, output=output,
-                         **model_settings)
+    model = _classifier(x_train.shape[1:], num_classes, seed, dict(model_settings, output=output))
+    return _train(model, x_train, y_train, seed, num_classes, dict(model_settings, output=output), epochs=epochs,
+                  batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay, snapshots=snapshots,
+                  tta=tta, label_smoothing=label_smoothing)
+
+
+def _classifier(input_shape, num_classes, seed, model_settings):
+    """``set_seed(seed)``, then ``medmnist_cnn`` with the effective seed (``model_settings`` holds ``output``)."""
+    from ..models import medmnist_cnn
+
+    return medmnist_cnn(input_shape=input_shape, num_classes=num_classes, seed=set_seed(seed), **model_settings)
+
+
+def _train(model, x_train, y_train, seed, num_classes, model_settings, *, epochs, batch_size, learning_rate,
+           weight_decay, snapshots=1, tta=True, label_smoothing=0.0) -> ClassifierRun:
+    """Fit a ``_classifier`` model (``_fit``) and wrap it in a ``ClassifierRun``."""
+    output = model_settings.get("output", "softmax")
     kept, history, wall, cpu = _fit(model, x_train, y_train, output=output, num_classes=num_classes, seed=seed,
                                     epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                     weight_decay=weight_decay, snapshots=snapshots, label_smoothing=label_smoothing)
@@ -388,58 +402,81 @@ def evaluate(y_true, probabilities, predictions=None) -> dict:
     return result
 
 
-def _run(dataset, recipe, seed, data_dir, epochs, subset):
-    from ..data import load_medmnist
+@dataclass
+class MedMNISTRecipe(Recipe):
+    """A 2-D MedMNIST recipe of ``pipeline``: an ensemble of ``train_classifier``-trained networks.
 
-    settings = dict(recipe)
-    if epochs is not None:
-        settings["epochs"] = check_positive_int(epochs, "epochs")
-        settings["snapshots"] = min(settings["snapshots"], settings["epochs"])
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_medmnist(dataset, data_dir)
-    if subset is not None:
-        subset = check_positive_int(subset, "subset")
-        keep = np.sort(np.random.default_rng(set_seed(seed, keras=False)).permutation(len(y_train))[:subset])
-        x_train, y_train = x_train[keep], y_train[keep]
-    num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-    members = check_positive_int(settings.pop("members", 1), "members")
-    train_keys = {key: settings.pop(key) for key in _TRAIN_KEYS if key in settings}
-    inputs = model_inputs(x_train)
-    # Member m trains with seed + 1000 m: seed 0's first member is the seed-0 model itself.
-    runs = [train_classifier(inputs, y_train, seed=seed + 1000 * member, num_classes=num_classes, **train_keys,
-                             **settings) for member in range(members)]
-    result = {"dataset": dataset, "seed": int(seed), "effective_seed": int(set_seed(seed, keras=False)),
-              "output": runs[0].output, "members": members, "epochs": int(train_keys["epochs"]),
-              "train_images": int(len(y_train))}
-    for split, x, y in (("val", x_val, y_val), ("test", x_test, y_test)):
-        outputs = np.mean([run.raw_outputs(model_inputs(x)) for run in runs], axis=0)
-        if runs[0].output == "softmax":
-            probabilities, predictions = outputs, outputs.argmax(axis=1)
-        else:
-            outputs = np.clip(outputs, 0, 1)
-            probabilities, predictions = ordinal_probabilities(outputs), ordinal_grades(outputs)
-        scores = evaluate(y, probabilities, predictions)
-        result.update({f"{split}_{key}": (round(value, 4) if isinstance(value, float) else value)
-                       for key, value in scores.items()})
-    result.update(train_seconds=round(sum(run.seconds for run in runs), 1),
-                  train_cpu_seconds=round(sum(run.cpu_seconds for run in runs), 1),
-                  params=int(runs[0].model.count_params()), snapshots=len(runs[0].snapshots), tta=runs[0].flips)
-    return result
+    Attributes
+    ----------
+    dataset : the MedMNIST name, recorded in the result (e.g. "breastmnist")
+    settings : ``BREAST_RECIPE``-like dict: ``members`` (networks, member m seeded with seed + 1000 m,
+        so seed 0's first member is the seed-0 model itself), ``train_classifier``'s training settings
+        and ``medmnist_cnn``'s keyword arguments
+    epochs : int, optional, overrides the settings' (and caps ``snapshots``)
 
-
-def run_breastmnist(seed: int = 0, data_dir=None, epochs: int | None = None, subset: int | None = None) -> dict:
-    """The command line's BreastMNIST recipe (``BREAST_RECIPE``): one JSON-ready dict.
-
-    Keys: ``dataset``, ``seed``, ``val_auc``, ``val_acc``, ``test_auc``, ``test_acc`` (class 1,
-    normal or benign, as the positive class, as MedMNIST scores it), ``train_seconds`` and
-    ``train_cpu_seconds`` (all members together), ``params`` (of one member) and the settings.
+    The splits are ``load_medmnist``'s: uint8 images ``(N, H, W)`` or ``(N, H, W, 3)``, int labels ``(N,)``.
     """
-    return _run("breastmnist", BREAST_RECIPE, seed, data_dir, epochs, subset)
+
+    dataset: str
+    settings: dict
+    epochs: int | None = None
+
+    def __post_init__(self):
+        settings = dict(self.settings)
+        if self.epochs is not None:
+            settings["epochs"] = check_positive_int(self.epochs, "epochs")
+            settings["snapshots"] = min(settings["snapshots"], settings["epochs"])
+        self.members = check_positive_int(settings.pop("members", 1), "members")
+        self.train_settings = {key: settings.pop(key) for key in _TRAIN_KEYS if key in settings}
+        self.model_settings = settings
+
+    def _member_seeds(self, seed):
+        """The seeds asked for, one per member (``set_seed`` adds the offset back)."""
+        return [seed - seed_offset() + 1000 * member for member in range(self.members)]
+
+    def build(self, splits, seed):
+        (x_train, y_train), (_, y_val), (_, y_test) = splits
+        self.num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+        return [_classifier(model_inputs(x_train[:1]).shape[1:], self.num_classes, member, self.model_settings)
+                for member in self._member_seeds(seed)]
+
+    def fit(self, models, splits, seed) -> list:
+        (x_train, y_train), _, _ = splits
+        inputs, labels = model_inputs(x_train), _check_labels(y_train, self.num_classes, "y_train")
+        return [_train(model, inputs, labels, member, self.num_classes, self.model_settings, **self.train_settings)
+                for model, member in zip(models, self._member_seeds(seed))]
+
+    def score(self, runs, splits) -> dict:
+        (_, y_train), validation, test = splits
+        result = {"dataset": self.dataset, "output": runs[0].output, "members": self.members,
+                  "epochs": int(self.train_settings["epochs"]), "train_images": int(len(y_train))}
+        for split, (x, y) in (("val", validation), ("test", test)):
+            outputs = np.mean([run.raw_outputs(model_inputs(x)) for run in runs], axis=0)
+            if runs[0].output == "softmax":
+                probabilities, predictions = outputs, outputs.argmax(axis=1)
+            else:
+                outputs = np.clip(outputs, 0, 1)
+                probabilities, predictions = ordinal_probabilities(outputs), ordinal_grades(outputs)
+            scores = evaluate(y, probabilities, predictions)
+            result.update({f"{split}_{key}": (round(value, 4) if isinstance(value, float) else value)
+                           for key, value in scores.items()})
+        result.update(params=int(runs[0].model.count_params()), snapshots=len(runs[0].snapshots), tta=runs[0].flips)
+        return result
 
 
-def run_retinamnist(seed: int = 0, data_dir=None, epochs: int | None = None, subset: int | None = None) -> dict:
-    """The command line's RetinaMNIST recipe (``RETINA_RECIPE``): one JSON-ready dict.
+def breastmnist_recipe(epochs: int | None = None) -> MedMNISTRecipe:
+    """The command line's BreastMNIST recipe (``BREAST_RECIPE``).
 
-    Keys: ``val_auc`` / ``test_auc`` (macro one-vs-rest), ``*_acc``, ``*_qwk`` (quadratic-weighted
-    kappa), ``*_confusion`` (5 x 5), ``train_seconds``, ``train_cpu_seconds``, ``params`` and the settings.
+    Its result: ``val_auc``, ``val_acc``, ``test_auc``, ``test_acc`` (class 1, normal or benign, as the
+    positive class, as MedMNIST scores it), ``params`` (of one member) and the settings.
     """
-    return _run("retinamnist", RETINA_RECIPE, seed, data_dir, epochs, subset)
+    return MedMNISTRecipe("breastmnist", BREAST_RECIPE, epochs)
+
+
+def retinamnist_recipe(epochs: int | None = None) -> MedMNISTRecipe:
+    """The command line's RetinaMNIST recipe (``RETINA_RECIPE``).
+
+    Its result: ``val_auc`` / ``test_auc`` (macro one-vs-rest), ``*_acc``, ``*_qwk`` (quadratic-weighted
+    kappa), ``*_confusion`` (5 x 5), ``params`` and the settings.
+    """
+    return MedMNISTRecipe("retinamnist", RETINA_RECIPE, epochs)

@@ -13,32 +13,38 @@ Three recipes, each returning a ``PneumoniaRun``:
 * ``train_seed_scratch``: the same seed CNN in the course's NumPy engine.
 
 In all three the decision threshold is chosen on the validation split (Youden's J) and
-the test split is used once, to report.
+the test split is used once, to report. Each is a recipe of ``cnncourse.experiments.pipeline``
+(``ImprovedRecipe``, ``SeedRecipe``) run by ``pipeline.run``; the ``train_*`` functions are
+the chapters' calls of them. The recipes take model inputs: ``model_splits`` converts the
+splits of ``load_pneumoniamnist`` once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ..data import to_float_images
 from ..metrics import THRESHOLD_RULES, binary_report, choose_threshold, validate_labels
-from ..checks import check_positive_int
-from ..seeding import set_seed
+from ..checks import check_non_negative_int, check_positive_int
+from .pipeline import Recipe, run
 
 __all__ = [
     "IMPROVED_DEFAULTS",
+    "ImprovedRecipe",
+    "KeepBestValidationAUC",
     "PneumoniaRun",
+    "SeedRecipe",
     "class_weights",
     "ensemble_scores",
     "evaluate_scores",
     "train_improved",
     "train_seed_keras",
     "train_seed_scratch",
-    "run_experiment",
+    "model_splits",
+    "pneumonia_recipe",
 ]
 
 # Training settings of the improved model (the architecture's are improved_cnn's defaults).
@@ -125,38 +131,10 @@ def evaluate_scores(y_val, val_scores, y_test, test_scores, rule: str = "youden"
     }
 
 
-def _load(data, data_dir, subset, seed=0, size=28):
-    """The three splits as model inputs; ``subset`` keeps N random training images (seeded)."""
-    if data is None:
-        from ..data import load_pneumoniamnist
-
-        data = load_pneumoniamnist(data_dir, size=size)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = data
-    if subset is not None:
-        if int(subset) < 2:
-            raise ValueError(f"subset must be at least 2 images, got {subset!r}")
-        if int(subset) > len(y_train):
-            raise ValueError(f"subset must be at most the training split's {len(y_train)} images, got {subset!r}")
-        # A random sample: the file's first images are all pneumonia.
-        keep = np.sort(np.random.default_rng(seed).permutation(len(y_train))[: int(subset)])
-        x_train, y_train = x_train[keep], y_train[keep]
-    return (
-        (to_float_images(x_train), np.asarray(y_train)),
-        (to_float_images(x_val), np.asarray(y_val)),
-        (to_float_images(x_test), np.asarray(y_test)),
-    )
-
-
-class _Clock:
-    """Wall-clock and process CPU seconds of a block (CPU time is immune to other load)."""
-
-    def __enter__(self):
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall = time.perf_counter() - self._wall
-        self.cpu = time.process_time() - self._cpu
+def model_splits(splits):
+    """The three splits of ``load_pneumoniamnist`` as model inputs: float32 images ``(N, H, W, 1)`` in [0, 1]
+    (``to_float_images``) and int labels ``(N,)``."""
+    return tuple((to_float_images(images), np.asarray(labels)) for images, labels in splits)
 
 
 def _keras_scores(model, x, batch_size=512) -> np.ndarray:
@@ -185,28 +163,215 @@ def ensemble_scores(model, x, snapshots=(), tta_shift: int = 0) -> np.ndarray:
     return total / (len(snapshots) * len(views))
 
 
-def _result(engine, model, requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock, params,
-            train_images, rule="youden", **extra) -> dict:
-    """The JSON-ready result of one run, the same keys for every recipe (``extra`` appended)."""
-    return {
-        "engine": engine,
-        "model": model,
-        "seed": int(requested),
-        "effective_seed": int(seed),
-        "epochs": int(epochs),
-        **evaluate_scores(y_val, val_scores, y_test, test_scores, rule),
-        "train_seconds": round(clock.wall, 1),
-        "train_cpu_seconds": round(clock.cpu, 1),
-        "params": int(params),
-        "train_images": int(train_images),
-        **extra,
-    }
+def _scores(trained, splits, engine, model_name, epochs, params, rule="youden") -> dict:
+    """Score validation and test (filling ``trained.val_scores`` / ``test_scores``): the result's common keys."""
+    (x_train, _), (_, y_val), (_, y_test) = splits
+    return {"engine": engine, "model": model_name, "epochs": int(epochs),
+            **evaluate_scores(y_val, trained.val_scores, y_test, trained.test_scores, rule),
+            "params": int(params), "train_images": int(len(x_train))}
+
+
+class KeepBestValidationAUC:
+    """After each epoch, score validation and remember the weights of the best AUC (in memory).
+
+    ``on_epoch_end`` is a ``keras.callbacks.LambdaCallback``'s. With ``cycles > 1`` it also keeps
+    the weights at the end of each of the ``cycles`` cosine cycles of ``epochs / cycles`` epochs.
+    x_val : float32 ``(N_val, H, W, 1)``; y_val : ``(N_val,)``.
+    """
+
+    def __init__(self, model, x_val, y_val, epochs: int, cycles: int = 1, verbose: bool = False):
+        self.model, self.x_val, self.y_val = model, x_val, y_val
+        self.epochs, self.cycles, self.verbose = epochs, cycles, verbose
+        self.history = {"loss": [], "val_auc": []}
+        self.best_auc, self.best_weights, self.best_epoch = -np.inf, None, -1
+        self.cycle_ends = []
+
+    def on_epoch_end(self, epoch, logs):
+        from sklearn.metrics import roc_auc_score
+
+        auc = float(roc_auc_score(self.y_val, _keras_scores(self.model, self.x_val)))
+        self.history["loss"].append(float(logs["loss"]))
+        self.history["val_auc"].append(auc)
+        if auc > self.best_auc:
+            self.best_auc, self.best_weights, self.best_epoch = auc, self.model.get_weights(), epoch
+        if self.cycles > 1 and (epoch + 1) % (self.epochs // self.cycles) == 0:
+            self.cycle_ends.append(self.model.get_weights())
+        if self.verbose:
+            print(f"epoch {epoch + 1:>2}/{self.epochs}: loss {logs['loss']:.4f}, val AUC {auc:.4f}", flush=True)
+
+
+@dataclass
+class ImprovedRecipe(Recipe):
+    """``improved_cnn`` trained in Keras; keeps the epoch of best validation AUC (a recipe of ``pipeline``).
+
+    Attributes
+    ----------
+    epochs, batch_size, learning_rate, weight_decay, use_class_weights : as named
+        (``batch_size`` per replica under a ``strategy``)
+    cycles : 1 = one cosine decay over all epochs, keeping the epoch of best validation AUC;
+        c > 1 = a snapshot ensemble, c cosine cycles (warm restarts) of epochs / c epochs each,
+        whose end-of-cycle weights are averaged (no epoch is selected)
+    tta_shift : test-time augmentation, pixels 0..3 (``ensemble_scores``)
+    threshold_rule : the rule of ``evaluate_scores``
+    model_settings : keyword arguments of ``improved_cnn``
+    strategy : a ``tf.distribute`` strategy (``distribute.make_strategy``), optional: the model is
+        built in its scope, the data come through ``distribute.input_pipeline`` and batch
+        normalisation is synchronised across replicas
+    verbose : print one line per epoch; progress : show Keras's progress bar
+    """
+
+    epochs: int = IMPROVED_DEFAULTS["epochs"]
+    batch_size: int = IMPROVED_DEFAULTS["batch_size"]
+    learning_rate: float = IMPROVED_DEFAULTS["learning_rate"]
+    weight_decay: float = IMPROVED_DEFAULTS["weight_decay"]
+    use_class_weights: bool = IMPROVED_DEFAULTS["use_class_weights"]
+    cycles: int = IMPROVED_DEFAULTS["cycles"]
+    tta_shift: int = IMPROVED_DEFAULTS["tta_shift"]
+    threshold_rule: str = IMPROVED_DEFAULTS["threshold_rule"]
+    model_settings: dict = field(default_factory=dict)
+    strategy: object = None
+    verbose: bool = False
+    progress: bool = False
+
+    def __post_init__(self):  # every setting checked once, before anything is built
+        self.epochs = check_positive_int(self.epochs, "epochs")
+        self.batch_size = check_positive_int(self.batch_size, "batch_size")
+        self.cycles = check_positive_int(self.cycles, "cycles")
+        if self.epochs % self.cycles:
+            raise ValueError(f"epochs ({self.epochs}) must be a multiple of cycles ({self.cycles})")
+        if check_non_negative_int(self.tta_shift, "tta_shift") > 3:
+            raise ValueError(f"tta_shift must be a whole number of pixels from 0 to 3, got {self.tta_shift!r}")
+        if self.threshold_rule not in THRESHOLD_RULES + ("argmax",):
+            raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES + ('argmax',)}, got {self.threshold_rule!r}")
+        self.replicas = self.strategy.num_replicas_in_sync if self.strategy is not None else 1
+
+    @classmethod
+    def from_settings(cls, epochs=None, **settings) -> "ImprovedRecipe":
+        """The recipe from keyword settings: the recipe's own attributes, the rest ``improved_cnn``'s."""
+        own = {item.name for item in fields(cls)} - {"model_settings"}
+        return cls(**{key: value for key, value in settings.items() if key in own},
+                   **({} if epochs is None else {"epochs": epochs}),
+                   model_settings={key: value for key, value in settings.items() if key not in own})
+
+    def build(self, splits, seed):
+        from ..backend import import_keras
+        from ..models import improved_cnn
+
+        keras = import_keras()
+        (x_train, _), _, _ = splits
+        model_settings = dict(self.model_settings)
+        if self.strategy is not None:
+            model_settings.setdefault("synchronized_batchnorm", True)
+        with self.strategy.scope() if self.strategy is not None else contextlib.nullcontext():
+            model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
+            steps = self.epochs * int(np.ceil(len(x_train) / (self.batch_size * self.replicas)))
+            if self.cycles == 1:
+                schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps)
+            else:  # warm restarts: the rate falls to 0 in each cycle, then jumps back (Loshchilov and Hutter)
+                schedule = keras.optimizers.schedules.CosineDecayRestarts(
+                    self.learning_rate, first_decay_steps=steps // self.cycles, t_mul=1.0, m_mul=1.0)
+            model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, model, splits, seed) -> PneumoniaRun:
+        from ..backend import import_keras
+
+        keras = import_keras()
+        (x_train, y_train), (x_val, y_val), _ = splits
+        tracker = KeepBestValidationAUC(model, x_val, y_val, self.epochs, self.cycles, self.verbose)
+        callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=tracker.on_epoch_end)]
+        weights = class_weights(y_train) if self.use_class_weights else None
+        if self.strategy is None:
+            model.fit(x_train, y_train, epochs=self.epochs, batch_size=self.batch_size, class_weight=weights,
+                      shuffle=True, verbose=int(self.progress), callbacks=callbacks)
+        else:
+            from .distribute import input_pipeline
+
+            per_sample = None if weights is None else np.array([weights[label] for label in y_train], np.float32)
+            dataset = input_pipeline(x_train, y_train, self.batch_size * self.replicas, seed, sample_weight=per_sample)
+            model.fit(dataset, epochs=self.epochs, shuffle=False, verbose=int(self.progress), callbacks=callbacks)
+        snapshots = tracker.cycle_ends if self.cycles > 1 else [tracker.best_weights]
+        return PneumoniaRun(model, {"best_epoch": tracker.best_epoch + 1 if self.cycles == 1 else None},
+                            None, None, tracker.history, snapshots)
+
+    def score(self, trained, splits) -> dict:
+        (x_train, _), (x_val, _), (x_test, _) = splits
+        trained.val_scores = ensemble_scores(trained.model, x_val, trained.snapshots, self.tta_shift)
+        trained.test_scores = ensemble_scores(trained.model, x_test, trained.snapshots, self.tta_shift)
+        return {**_scores(trained, splits, "keras", "improved", self.epochs, trained.model.count_params(),
+                          self.threshold_rule),
+                **trained.result, "replicas": int(self.replicas), "image_size": int(x_train.shape[1]),
+                "cycles": self.cycles, "tta_shift": self.tta_shift, "threshold_rule": self.threshold_rule}
+
+
+@dataclass
+class SeedRecipe(Recipe):
+    """The seed's listing, corrected and run as written, in either engine (a recipe of ``pipeline``).
+
+    ``seed_cnn`` compiled with Adam and sparse categorical cross-entropy, trained for
+    ``epochs`` at batch 32 with no validation and no class weights, the last epoch kept. Only
+    the threshold is then chosen on validation (Youden's J), to compare fairly;
+    ``test_acc_at_0.5`` is what the listing's ``model.evaluate`` reports.
+    engine : "keras" or "scratch" (the NumPy engine, ``cnncourse.scratch``)
+    """
+
+    engine: str = "keras"
+    epochs: int = SEED_CNN_EPOCHS
+    batch_size: int = 32
+    progress: bool = False
+
+    def __post_init__(self):
+        if self.engine not in ("keras", "scratch"):
+            raise ValueError(f"engine must be 'keras' or 'scratch', got {self.engine!r}")
+        self.epochs = check_positive_int(self.epochs, "epochs")
+        self.batch_size = check_positive_int(self.batch_size, "batch_size")
+        self.seeds_keras = self.engine == "keras"
+
+    def build(self, splits, seed):
+        from ..models import seed_cnn
+        from ..scratch import Adam
+
+        (x_train, _), _, _ = splits
+        model = seed_cnn(engine=self.engine, input_shape=x_train.shape[1:], num_classes=2, seed=seed)
+        model.compile(optimizer="adam" if self.engine == "keras" else Adam(),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, model, splits, seed) -> PneumoniaRun:
+        (x_train, y_train), _, _ = splits
+        extra = {} if self.engine == "keras" else {"seed": seed}
+        fitted = model.fit(x_train, y_train, epochs=self.epochs, batch_size=self.batch_size,
+                           verbose=int(self.progress), **extra)
+        return PneumoniaRun(model, {}, None, None, {"loss": list(fitted.history.get("loss", []))})
+
+    def score(self, trained, splits) -> dict:
+        _, (x_val, _), (x_test, _) = splits
+        if self.engine == "keras":
+            trained.val_scores, trained.test_scores = _keras_scores(trained.model, x_val), _keras_scores(trained.model, x_test)
+            params = trained.model.count_params()
+        else:
+            trained.val_scores = np.asarray(trained.model.predict(x_val), dtype=np.float64)[:, 1]
+            trained.test_scores = np.asarray(trained.model.predict(x_test), dtype=np.float64)[:, 1]
+            params = sum(np.asarray(w).size for w in trained.model.get_weights())
+        return _scores(trained, splits, self.engine, "seed", self.epochs, params)
+
+
+def _trained(recipe, data, seed, subset, size) -> PneumoniaRun:
+    """``pipeline.run`` of a recipe on the splits (``load_pneumoniamnist(size=size)``'s when None)."""
+    if data is None:
+        from ..data import load_pneumoniamnist
+
+        data = load_pneumoniamnist(size=size)
+    outcome = run(recipe, model_splits(data), seed, subset)
+    outcome.trained.result = outcome.result
+    return outcome.trained
 
 
 def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None = None, data=None,
-                   data_dir=None, verbose: bool = False, strategy=None, size: int = 28, progress: bool = False,
+                   verbose: bool = False, strategy=None, size: int = 28, progress: bool = False,
                    **settings) -> PneumoniaRun:
-    """Train ``improved_cnn`` on PneumoniaMNIST; keep the epoch with the best validation AUC.
+    """Train ``improved_cnn`` on PneumoniaMNIST (``ImprovedRecipe``); keep the epoch with the best validation AUC.
 
     Parameters
     ----------
@@ -214,172 +379,39 @@ def train_improved(seed: int = 0, epochs: int | None = None, subset: int | None 
         effective seed drives the weights, shuffling, augmentation and ``subset``
     epochs : int, default ``IMPROVED_DEFAULTS["epochs"]``
     subset : int, optional, train on a random sample of ``subset`` training images only
-    data : the splits as returned by ``load_pneumoniamnist()``, optional (loaded if None)
-    verbose : print one line per epoch
-    strategy : a ``tf.distribute`` strategy (``cnncourse.experiments.distribute.make_strategy``),
-        optional. The model is built in its scope, the data come through ``input_pipeline``,
-        ``batch_size`` is per replica (the global batch grows with the replicas) and batch
-        normalisation is synchronised across replicas.
-    size : image side of the PneumoniaMNIST file to load (28, 64, 128 or 224)
-    progress : show Keras's progress bar
-    **settings : overrides of ``IMPROVED_DEFAULTS`` or of ``improved_cnn``'s keyword arguments.
-        ``batch_size``, ``learning_rate``, ``weight_decay``, ``use_class_weights``: as named;
-        ``cycles``: 1 = one cosine decay over all epochs, keeping the epoch of best validation
-        AUC; c > 1 = a snapshot ensemble, c cosine cycles (warm restarts) of epochs / c epochs
-        each, whose end-of-cycle weights are averaged (no epoch is selected);
-        ``tta_shift``: test-time augmentation (``ensemble_scores``);
-        ``threshold_rule``: the rule of ``evaluate_scores``
+    data : the splits as returned by ``load_pneumoniamnist()`` (loaded, at ``size``, if None)
+    verbose, strategy, progress : as ``ImprovedRecipe``'s
+    **settings : overrides of ``IMPROVED_DEFAULTS`` (``ImprovedRecipe``'s attributes) or
+        ``improved_cnn``'s keyword arguments
 
     Returns
     -------
     PneumoniaRun whose ``history`` has per-epoch ``loss`` and ``val_auc`` and whose
     ``snapshots`` hold the weights its scores average over.
     """
-    from sklearn.metrics import roc_auc_score
-
-    from ..backend import import_keras
-    from ..models import improved_cnn
-
-    keras = import_keras()
-    config = dict(IMPROVED_DEFAULTS)
-    model_settings = {key: value for key, value in settings.items() if key not in config}
-    config.update({key: value for key, value in settings.items() if key in config})
-    epochs = check_positive_int(epochs if epochs is not None else config["epochs"], "epochs")
-    cycles = check_positive_int(config["cycles"], "cycles")
-    if epochs % cycles:
-        raise ValueError(f"epochs ({epochs}) must be a multiple of cycles ({cycles})")
-    tta_shift = config["tta_shift"]
-    if isinstance(tta_shift, bool) or not isinstance(tta_shift, (int, np.integer)) or not 0 <= tta_shift <= 3:
-        raise ValueError(f"tta_shift must be a whole number of pixels from 0 to 3, got {tta_shift!r}")
-    if config["threshold_rule"] not in THRESHOLD_RULES + ("argmax",):
-        raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES + ('argmax',)}, got {config['threshold_rule']!r}")
-    requested, seed = seed, set_seed(seed)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    global_batch = config["batch_size"] * replicas
-    if strategy is not None:
-        model_settings.setdefault("synchronized_batchnorm", True)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = improved_cnn(input_shape=x_train.shape[1:], num_classes=2, seed=seed, **model_settings)
-        steps = epochs * int(np.ceil(len(x_train) / global_batch))
-        if cycles == 1:
-            schedule = keras.optimizers.schedules.CosineDecay(config["learning_rate"], decay_steps=steps)
-        else:  # warm restarts: the rate falls to 0 in each cycle, then jumps back (Loshchilov and Hutter)
-            schedule = keras.optimizers.schedules.CosineDecayRestarts(
-                config["learning_rate"], first_decay_steps=steps // cycles, t_mul=1.0, m_mul=1.0)
-        model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=config["weight_decay"]),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-    history = {"loss": [], "val_auc": []}
-    best = {"auc": -np.inf, "weights": None, "epoch": -1}
-    cycle_ends = []  # weights at the end of each cosine cycle (cycles > 1)
-
-    class KeepBestValidationAUC(keras.callbacks.Callback):
-        """Score validation after each epoch; remember the weights of the best AUC (in memory)."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            auc = float(roc_auc_score(y_val, _keras_scores(self.model, x_val)))
-            history["loss"].append(float(logs["loss"]))
-            history["val_auc"].append(auc)
-            if auc > best["auc"]:
-                best.update(auc=auc, weights=self.model.get_weights(), epoch=epoch)
-            if cycles > 1 and (epoch + 1) % (epochs // cycles) == 0:
-                cycle_ends.append(self.model.get_weights())
-            if verbose:
-                print(f"epoch {epoch + 1:>2}/{epochs}: loss {logs['loss']:.4f}, val AUC {auc:.4f}", flush=True)
-
-    weights = class_weights(y_train) if config["use_class_weights"] else None
-    with _Clock() as clock:
-        if strategy is None:
-            model.fit(
-                x_train, y_train, epochs=epochs, batch_size=config["batch_size"], class_weight=weights,
-                shuffle=True, verbose=int(progress), callbacks=[KeepBestValidationAUC()],
-            )
-        else:
-            from .distribute import input_pipeline
-
-            per_sample = None if weights is None else np.array([weights[label] for label in y_train], np.float32)
-            dataset = input_pipeline(x_train, y_train, global_batch, seed, sample_weight=per_sample)
-            model.fit(dataset, epochs=epochs, shuffle=False, verbose=int(progress), callbacks=[KeepBestValidationAUC()])
-    snapshots = cycle_ends if cycles > 1 else [best["weights"]]
-    val_scores = ensemble_scores(model, x_val, snapshots, tta_shift)
-    test_scores = ensemble_scores(model, x_test, snapshots, tta_shift)
-    result = _result("keras", "improved", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
-                     model.count_params(), len(x_train), rule=config["threshold_rule"],
-                     best_epoch=best["epoch"] + 1 if cycles == 1 else None, replicas=int(replicas),
-                     image_size=int(x_train.shape[1]), cycles=cycles, tta_shift=tta_shift,
-                     threshold_rule=config["threshold_rule"])
-    return PneumoniaRun(model, result, val_scores, test_scores, history, snapshots)
+    recipe = ImprovedRecipe.from_settings(epochs, strategy=strategy, verbose=verbose, progress=progress, **settings)
+    return _trained(recipe, data, seed, subset, size)
 
 
 def train_seed_keras(seed: int = 0, epochs: int = SEED_CNN_EPOCHS, subset: int | None = None, data=None,
-                     data_dir=None, size: int = 28, progress: bool = False) -> PneumoniaRun:
-    """The seed's listing, corrected and run as written: ``seed_cnn`` in Keras.
-
-    ``compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])``
-    then ``fit(x_train, y_train, epochs=5)`` (batch 32, no validation, no class weights, the
-    last epoch kept). Only the threshold is then chosen on validation, to compare fairly;
-    ``test_acc_at_0.5`` is what the listing's ``model.evaluate`` reports.
-    """
-    from ..backend import import_keras
-    from ..models import seed_cnn
-
-    keras = import_keras()
-    epochs = check_positive_int(epochs, "epochs")
-    requested, seed = seed, set_seed(seed)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
-    model = seed_cnn(engine="keras", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    with _Clock() as clock:
-        fitted = model.fit(x_train, y_train, epochs=epochs, verbose=int(progress))
-    val_scores, test_scores = _keras_scores(model, x_val), _keras_scores(model, x_test)
-    result = _result("keras", "seed", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
-                     model.count_params(), len(x_train))
-    return PneumoniaRun(model, result, val_scores, test_scores, {"loss": list(fitted.history["loss"])})
+                     size: int = 28, progress: bool = False) -> PneumoniaRun:
+    """The seed's listing, corrected and run as written: ``seed_cnn`` in Keras (``SeedRecipe``)."""
+    return _trained(SeedRecipe("keras", epochs, progress=progress), data, seed, subset, size)
 
 
 def train_seed_scratch(seed: int = 0, epochs: int = SCRATCH_EPOCHS, subset: int | None = None, data=None,
-                       data_dir=None, batch_size: int = 32, size: int = 28, progress: bool = False) -> PneumoniaRun:
-    """The seed's CNN trained by the course's NumPy engine (``cnncourse.scratch``), as the listing does.
-
-    Same recipe as ``train_seed_keras``: Adam, sparse categorical cross-entropy, batch 32,
-    5 epochs, no validation during training; the threshold is then chosen on validation.
-    """
-    from ..models import seed_cnn
-    from ..scratch import Adam
-
-    epochs = check_positive_int(epochs, "epochs")
-    requested, seed = seed, set_seed(seed, keras=False)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = _load(data, data_dir, subset, seed, size)
-    model = seed_cnn(engine="scratch", input_shape=x_train.shape[1:], num_classes=2, seed=seed)
-    model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    with _Clock() as clock:
-        fitted = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=int(progress), seed=seed)
-    val_scores = np.asarray(model.predict(x_val), dtype=np.float64)[:, 1]
-    test_scores = np.asarray(model.predict(x_test), dtype=np.float64)[:, 1]
-    result = _result("scratch", "seed", requested, seed, epochs, y_val, val_scores, y_test, test_scores, clock,
-                     sum(np.asarray(w).size for w in model.get_weights()), len(x_train))
-    return PneumoniaRun(model, result, val_scores, test_scores, {"loss": list(fitted.history.get("loss", []))})
+                       batch_size: int = 32, size: int = 28, progress: bool = False) -> PneumoniaRun:
+    """The seed's CNN trained by the course's NumPy engine, as the listing does (``SeedRecipe``)."""
+    return _trained(SeedRecipe("scratch", epochs, batch_size, progress), data, seed, subset, size)
 
 
-def run_experiment(engine: str = "keras", model: str | None = None, seed: int = 0, epochs: int | None = None,
-                   subset: int | None = None, data_dir=None, size: int = 28, distribute: str = "none",
-                   mixed_precision: bool = False, progress: bool = False) -> dict:
-    """What ``python -m cnncourse.experiments pneumonia`` runs; returns the JSON-ready result.
+def pneumonia_recipe(engine: str = "keras", model: str | None = None, epochs: int | None = None, strategy=None,
+                     progress: bool = False) -> Recipe:
+    """The recipe ``python -m cnncourse.experiments pneumonia`` runs.
 
-    engine "keras" trains ``model="improved"`` (default) or ``"seed"``; engine "scratch"
-    trains ``"seed"`` (the only model the NumPy engine builds). ``distribute="mirrored"``
-    trains the improved model under ``tf.distribute.MirroredStrategy`` over every GPU (or
-    the CPU); ``mixed_precision`` needs a GPU.
-
-    The dict holds ``test_acc`` (at ``threshold``: Youden's J on validation for the seed model,
-    the recipe's ``threshold_rule`` for the improved one), ``test_auc``,
-    ``val_auc``, ``threshold``, ``train_seconds`` (wall clock of training, validation
-    scoring included), ``train_cpu_seconds``, ``params``, plus ``engine``, ``model``,
-    ``seed``, ``epochs``, ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5``,
-    ``train_images`` and ``device`` (where it trained, e.g. ``"1 x CPU"``).
+    engine "keras" trains ``model="improved"`` (default, ``ImprovedRecipe``) or ``"seed"``;
+    engine "scratch" trains ``"seed"`` (``SeedRecipe``, the only model the NumPy engine builds).
+    ``strategy`` (``distribute.make_strategy``) applies to the improved model only.
     """
     if engine not in ("keras", "scratch"):
         raise ValueError(f"engine must be 'keras' or 'scratch', got {engine!r}")
@@ -388,25 +420,8 @@ def run_experiment(engine: str = "keras", model: str | None = None, seed: int = 
         raise ValueError(f"model must be 'improved' or 'seed', got {model!r}")
     if engine == "scratch" and model != "seed":
         raise ValueError("the scratch engine trains only the seed's CNN: use --model seed (the default)")
-    if distribute not in ("none", "mirrored"):
-        raise ValueError(f"distribute must be 'none' or 'mirrored', got {distribute!r}")
-    if (distribute != "none" or mixed_precision) and model != "improved":
+    if model == "improved":
+        return ImprovedRecipe.from_settings(epochs, strategy=strategy, progress=progress)
+    if strategy is not None:
         raise ValueError("--distribute and --mixed-precision apply to the improved Keras model only")
-    if engine == "scratch":
-        run = train_seed_scratch(seed, epochs if epochs is not None else SCRATCH_EPOCHS, subset, data_dir=data_dir,
-                                 size=size, progress=progress)
-        run.result["device"] = "CPU (NumPy)"
-        return run.result
-    from .distribute import describe, make_strategy
-    from .distribute import mixed_precision as set_policy
-
-    set_policy(mixed_precision)
-    if model == "seed":
-        run = train_seed_keras(seed, epochs if epochs is not None else SEED_CNN_EPOCHS, subset, data_dir=data_dir,
-                               size=size, progress=progress)
-        run.result["device"] = describe()
-    else:
-        strategy = make_strategy() if distribute == "mirrored" else None
-        run = train_improved(seed, epochs, subset, data_dir=data_dir, strategy=strategy, size=size, progress=progress)
-        run.result["device"] = describe(strategy)
-    return run.result
+    return SeedRecipe(engine, SEED_CNN_EPOCHS if epochs is None else epochs, progress=progress)

@@ -3,7 +3,9 @@
 Chapters 3.3 (losses) and 3.4 (optimizers) compare choices on the same small stratified
 subset of the training split (``cnncourse.data.stratified_subset``), over several seeds.
 ``load_quick_data`` gives them that data, ``train_tracked`` is the one training loop they
-share, and ``mean_sd`` is how they report a number over seeds.
+share, and ``mean_sd`` is how they report a number over seeds. ``train_and_validate`` is the
+plainer loop of chapters 2.2 (pooling) and 2.3 (dense layers): fit on the whole training split
+for a few epochs, score validation.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import time
 
 import numpy as np
 
-__all__ = ["load_quick_data", "train_tracked", "mean_sd"]
+from ..checks import check_positive_int, check_seed
+
+__all__ = ["load_quick_data", "train_tracked", "train_and_validate", "mean_sd"]
 
 
 def load_quick_data(n: int = 1500, seed: int = 0, data_dir=None):
@@ -50,10 +54,9 @@ def _check_inputs(x_train, y_train, x_val, y_val, seed, epochs, batch_size, prob
         raise ValueError(f"y_train must have one target per image ({len(x_train)}), got {len(y_train)}")
     if y_val.shape != (len(x_val),) or not set(np.unique(y_val)) <= {0, 1}:
         raise ValueError(f"y_val must be 0/1 labels of shape ({len(x_val)},), got shape {y_val.shape}")
-    for name, value in (("seed", seed), ("epochs", epochs), ("batch_size", batch_size)):
-        least = 0 if name == "seed" else 1
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    check_seed(seed)
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
     probes = dict(probes or {})
     for name, probe in probes.items():
         if not isinstance(name, str) or not callable(probe):
@@ -120,6 +123,35 @@ def train_tracked(x_train, y_train, x_val, y_val, *, seed: int, optimizer, loss=
     record["model"] = model
     record.update({name: np.array(values) for name, values in measured.items()})
     return record
+
+
+def train_and_validate(model, x_train, y_train, x_val, y_val, epochs: int = 3, batch_size: int = 64) -> dict:
+    """Compile a two-class Keras model with Adam, fit it, and score the validation split.
+
+    Call ``set_seed`` first: it fixes the initial weights and the order of the batches.
+
+    Parameters
+    ----------
+    model : an uncompiled ``keras.Model`` with a two-way softmax output ``(N, 2)``
+    x_train : float32 ``(N, H, W, C)``; y_train : 0/1 labels ``(N,)``
+    x_val : float32 ``(M, H, W, C)``; y_val : 0/1 labels ``(M,)``
+    epochs, batch_size : int
+
+    Returns
+    -------
+    dict with ``seconds`` (float, the training's wall time), ``val_scores`` (``(M,)``, P(class 1)),
+    ``val_acc`` (accuracy at 0.5) and ``val_auc`` (ROC AUC)
+    """
+    from sklearn.metrics import roc_auc_score
+
+    epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+    seconds = time.perf_counter() - start
+    scores = model.predict(x_val, verbose=0)[:, 1]  # P(pneumonia)
+    return {"seconds": seconds, "val_scores": scores, "val_acc": float(np.mean((scores > 0.5) == y_val)),
+            "val_auc": float(roc_auc_score(y_val, scores))}
 
 
 def mean_sd(values, digits: int = 3) -> str:

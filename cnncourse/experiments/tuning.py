@@ -25,7 +25,7 @@ split. The protocol was fixed before any candidate ran:
 5. The chosen settings become ``IMPROVED_DEFAULTS``; only then is the test split scored, once,
    over seeds 0 to 4: ``python -m cnncourse.experiments pneumonia --engine keras --seed S``.
 
-``python -m cnncourse.experiments.tuning`` runs steps 1 to 4 and writes one JSON line per
+``python -m cnncourse.experiments tuning`` runs steps 1 to 4 and writes one JSON line per
 candidate, seed and test-time setting; ``summarise`` and ``choose`` read such lines back.
 The test split is never loaded here: ``search`` receives only the training and validation
 splits.
@@ -260,7 +260,7 @@ ROW_KEYS = ("candidate", "seed", "tta_shift", "tune_auc", "val_auc", "tune_balan
 
 
 def read_rows(path, keys=ROW_KEYS) -> list[dict]:
-    """The JSON lines written by ``python -m cnncourse.experiments.tuning --out PATH``.
+    """The JSON lines written by ``python -m cnncourse.experiments tuning --out PATH``.
 
     A line that is not a JSON object with ``keys`` (by default those ``summarise`` needs) raises ``ValueError``
     naming the file and line.
@@ -297,7 +297,7 @@ def recorded_test_runs() -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnncourse.experiments.tuning",
+    parser = argparse.ArgumentParser(prog="python -m cnncourse.experiments tuning",
                                      description="Compare the improved model's candidates on a tuning split (no test).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default=None, help="append one JSON line per result to this file")

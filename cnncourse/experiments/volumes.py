@@ -8,18 +8,18 @@ The chapter "Volumes: CNNs in 3-D" and the experiments CLI share this module:
 * ``flip_volumes`` is the augmentation: random flips of each volume along each axis, in 3-D,
   before the view is taken, so every view sees the same transformed anatomy;
 * ``train_view_model`` trains ``cnncourse.models.volume_cnn`` on one view and scores it on validation;
-* ``run`` is the CLI's recipe (``python -m cnncourse.experiments medmnist --dataset adrenalmnist3d``):
-  trained on the training split, chosen on validation, the test split scored once.
+* ``VolumeRecipe`` is the CLI's recipe (``python -m cnncourse.experiments medmnist --dataset adrenalmnist3d``),
+  run by ``pipeline.run``: trained on the training split, chosen on validation, the test split scored once.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-__all__ = ["VIEWS", "VOLUME_DATASETS", "RECIPE", "volume_views", "flip_volumes", "predict_view", "train_view_model", "run",
-           "run_adrenalmnist3d", "run_vesselmnist3d"]
+from .pipeline import Recipe
+
+__all__ = ["VIEWS", "VOLUME_DATASETS", "RECIPE", "VolumeRecipe", "volume_views", "flip_volumes", "predict_view",
+           "train_view_model"]
 
 VIEWS = ("3d", "slice", "orthogonal")
 VOLUME_DATASETS = ("adrenalmnist3d", "vesselmnist3d")
@@ -124,6 +124,28 @@ def predict_view(model, volumes, view: str, test_time_flips: bool = False, batch
                    axis=0)
 
 
+def _view_model(view, size, seed, filters, downsample, learning_rate, weight_decay):
+    """``models.volume_cnn`` for one view, compiled: AdamW (Adam when ``weight_decay`` is 0), cross-entropy."""
+    from ..backend import import_keras
+    from ..models import volume_cnn
+
+    keras = import_keras()
+    model = volume_cnn(view, size=size, filters=filters, downsample=downsample, seed=seed)
+    optimizer = (keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay) if weight_decay
+                 else keras.optimizers.Adam(learning_rate))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _fit_view_model(model, view, x_train, y_train, seed, epochs, batch_size, flips):
+    """``epochs`` epochs, each on newly flipped volumes (``flip_volumes``, ``default_rng(seed)``) when ``flips``."""
+    rng = np.random.default_rng(seed)
+    for _ in range(int(epochs)):
+        volumes = flip_volumes(x_train, rng) if flips else x_train
+        model.fit(volume_views(volumes, view), y_train, epochs=1, batch_size=int(batch_size), shuffle=True, verbose=0)
+    return model
+
+
 def train_view_model(view, x_train, y_train, x_val, y_val, *, seed: int, epochs: int = 6, filters=(8, 16, 32),
                      downsample: int = 1, batch_size: int = 32, learning_rate: float = 1e-3,
                      weight_decay: float = 0.0, flips: bool = True, test_time_flips: bool = False) -> dict:
@@ -149,85 +171,64 @@ def train_view_model(view, x_train, y_train, x_val, y_val, *, seed: int, epochs:
     """
     from sklearn.metrics import roc_auc_score
 
-    from ..backend import import_keras
-    from ..models import volume_cnn
+    from ..checks import check_positive_int
     from ..seeding import set_seed
+    from ..timing import Clock
 
     x_train, x_val = _check_volumes(x_train, "x_train"), _check_volumes(x_val, "x_val")
     y_train = _check_labels(y_train, len(x_train), "y_train")
     y_val = _check_labels(y_val, len(x_val), "y_val")
     if x_val.shape[1:] != x_train.shape[1:]:
         raise ValueError(f"x_val's volumes {x_val.shape[1:]} must have the shape of x_train's {x_train.shape[1:]}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    keras = import_keras()
+    epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     effective = set_seed(seed)
-    size = x_train.shape[1]
-    model = volume_cnn(view, size=size, filters=filters, downsample=downsample, seed=effective)
-    optimizer = (keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay) if weight_decay
-                 else keras.optimizers.Adam(learning_rate))
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
-    rng = np.random.default_rng(effective)
-    start_cpu, start = time.process_time(), time.perf_counter()
-    for _ in range(int(epochs)):
-        volumes = flip_volumes(x_train, rng) if flips else x_train
-        model.fit(volume_views(volumes, view), y_train, epochs=1, batch_size=int(batch_size), shuffle=True, verbose=0)
-    cpu_seconds, seconds = time.process_time() - start_cpu, time.perf_counter() - start
+    model = _view_model(view, x_train.shape[1], effective, filters, downsample, learning_rate, weight_decay)
+    with Clock() as clock:
+        _fit_view_model(model, view, x_train, y_train, effective, epochs, batch_size, flips)
     val_prob = predict_view(model, x_val, view, test_time_flips)
     return {"seed": effective, "val_auc": float(roc_auc_score(y_val, val_prob)), "val_prob": val_prob,
-            "cpu_seconds": cpu_seconds, "seconds": seconds, "model": model}
+            "cpu_seconds": clock.cpu, "seconds": clock.wall, "model": model}
 
 
-def run(dataset: str = "adrenalmnist3d", seed: int = 0, data_dir=None, epochs: int | None = None,
-        subset: int | None = None) -> dict:
-    """The CLI's recipe for a 3-D MedMNIST set: train ``RECIPE`` on the training split, score validation and test.
+class VolumeRecipe(Recipe):
+    """The CLI's recipe for a 3-D MedMNIST set (``RECIPE``), run by ``pipeline.run``.
 
-    Parameters
-    ----------
-    dataset : ``"adrenalmnist3d"`` or ``"vesselmnist3d"``
-    seed : int
-    data_dir : optional folder of the data file (see ``cnncourse.data.load_medmnist``)
-    epochs : int, optional, overrides the recipe's
-    subset : int, optional, train on a random sample of N training volumes (a smoke test)
-
-    Returns
-    -------
-    a JSON-ready dict: ``dataset``, ``model``, ``seed``, ``val_auc``, ``test_auc``, ``test_acc`` (arg-max),
-    ``train_seconds``, ``train_cpu_seconds``, ``params``, ``epochs``
+    dataset : ``"adrenalmnist3d"`` or ``"vesselmnist3d"`` (recorded; ``RECIPE`` was chosen on the first);
+    epochs : int, optional, overrides the recipe's. The splits are ``load_medmnist``'s: uint8 volumes
+    ``(N, S, S, S)`` and 0/1 labels ``(N,)``. The result: ``dataset``, ``model``, ``val_auc``, ``test_auc``,
+    ``test_acc`` (arg-max), ``params``, ``epochs``.
     """
-    from sklearn.metrics import roc_auc_score
 
-    from ..data import load_medmnist
+    def __init__(self, dataset: str = "adrenalmnist3d", epochs: int | None = None):
+        from ..checks import check_positive_int
 
-    if dataset not in VOLUME_DATASETS:
-        raise ValueError(f"dataset must be one of {VOLUME_DATASETS}, got {dataset!r}")
-    recipe = dict(RECIPE)
-    if epochs is not None:
-        recipe["epochs"] = epochs
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_medmnist(dataset, data_dir=data_dir)
-    if subset is not None:
-        keep = np.sort(np.random.default_rng(seed).permutation(len(y_train))[:subset])
-        x_train, y_train = x_train[keep], y_train[keep]
-    view = recipe.pop("view")
-    tta = recipe.pop("test_time_flips")
-    trained = train_view_model(view, x_train, y_train, x_val, y_val, seed=seed, test_time_flips=tta, **recipe)
-    test_prob = predict_view(trained["model"], x_test, view, tta)
-    return {
-        "dataset": dataset, "model": f"volume_cnn_{view}", "seed": int(seed), "effective_seed": trained["seed"],
-        "val_auc": round(trained["val_auc"], 4),
-        "test_auc": round(float(roc_auc_score(y_test, test_prob)), 4),
-        "test_acc": round(float(np.mean((test_prob >= 0.5) == y_test)), 4),
-        "train_seconds": round(trained["seconds"], 1), "train_cpu_seconds": round(trained["cpu_seconds"], 1),
-        "params": int(trained["model"].count_params()), "epochs": int(recipe["epochs"]),
-    }
+        if dataset not in VOLUME_DATASETS:
+            raise ValueError(f"dataset must be one of {VOLUME_DATASETS}, got {dataset!r}")
+        self.dataset, self.settings = dataset, dict(RECIPE)
+        if epochs is not None:
+            self.settings["epochs"] = check_positive_int(epochs, "epochs")
 
+    def build(self, splits, seed):
+        (x_train, _), _, _ = splits
+        keys = ("filters", "downsample", "learning_rate", "weight_decay")
+        return _view_model(self.settings["view"], x_train.shape[1], seed, *(self.settings[key] for key in keys))
 
-def run_adrenalmnist3d(seed: int = 0, data_dir=None, epochs: int | None = None, subset: int | None = None) -> dict:
-    """The command line's AdrenalMNIST3D recipe (``RECIPE``): one JSON-ready dict (see ``run``)."""
-    return run("adrenalmnist3d", seed, data_dir, epochs, subset)
+    def fit(self, model, splits, seed):
+        (x_train, y_train), _, _ = splits
+        settings = self.settings
+        return _fit_view_model(model, settings["view"], x_train, _check_labels(y_train, len(x_train), "y_train"),
+                               seed, settings["epochs"], settings["batch_size"], settings["flips"])
 
+    def score(self, model, splits) -> dict:
+        from sklearn.metrics import roc_auc_score
 
-def run_vesselmnist3d(seed: int = 0, data_dir=None, epochs: int | None = None, subset: int | None = None) -> dict:
-    """The command line's VesselMNIST3D run: ``RECIPE`` unchanged (chosen on AdrenalMNIST3D): one JSON-ready dict."""
-    return run("vesselmnist3d", seed, data_dir, epochs, subset)
+        _, (x_val, y_val), (x_test, y_test) = splits
+        view, tta = self.settings["view"], self.settings["test_time_flips"]
+        val_prob, test_prob = predict_view(model, x_val, view, tta), predict_view(model, x_test, view, tta)
+        return {
+            "dataset": self.dataset, "model": f"volume_cnn_{view}",
+            "val_auc": round(float(roc_auc_score(y_val, val_prob)), 4),
+            "test_auc": round(float(roc_auc_score(y_test, test_prob)), 4),
+            "test_acc": round(float(np.mean((test_prob >= 0.5) == y_test)), 4),
+            "params": int(model.count_params()), "epochs": int(self.settings["epochs"]),
+        }
