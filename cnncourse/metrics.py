@@ -324,9 +324,11 @@ def paired_bootstrap_auc(y_true, scores_a, scores_b, n_resamples: int = 2000, co
     from sklearn.metrics import roc_auc_score
 
     labels, values_a, values_b = _validate_pair(y_true, scores_a, scores_b)
-    n_resamples = check_int(n_resamples, "n_resamples", low=10)
-    confidence = check_float(confidence, "confidence", 0.0, 1.0, low_inclusive=False)
-    rng = np.random.default_rng(check_seed(seed))
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 10:
+        raise ValueError(f"n_resamples must be an integer of at least 10, got {n_resamples!r}")
+    if not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    rng = np.random.default_rng(seed)
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     n_positive, n_negative = positives.size, negatives.size
     differences = np.empty(int(n_resamples))

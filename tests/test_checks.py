@@ -143,3 +143,14 @@ def test_check_float_bounds():
         check_float(1.5, "alpha", 0.0, 1.0, high_inclusive=True)
     with pytest.raises(ValueError, match=r"rate must be in \(0.0, 1.0\), got 1.0"):
         check_float(1.0, "rate", 0.0, 1.0, low_inclusive=False)
+
+
+def test_the_engine_checks_its_seeds_as_set_seed_does():
+    from cnncourse import scratch
+    from cnncourse.scratch.initializers import make_rng
+
+    assert isinstance(make_rng(np.int64(3)), np.random.Generator)
+    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*32\), got -1"):
+        make_rng(-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        scratch.Dense(3, seed=2.5)

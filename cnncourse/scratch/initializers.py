@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_seed
+
 
 def make_rng(seed=None) -> np.random.Generator:
     """A NumPy generator from an int seed, an existing generator, or None.
@@ -40,7 +42,7 @@ def make_rng(seed=None) -> np.random.Generator:
         return seed
     if seed is None:
         seed = int(np.random.randint(0, 2**31 - 1))
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def fans(shape) -> tuple[int, int]:
