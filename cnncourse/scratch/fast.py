@@ -12,7 +12,8 @@ each equal to its taught pair (forward outputs and every gradient).
 - ``conv2d_forward``: im2col, one matrix product, the bias and, for ReLU, the activation
   in place (one pass fewer, one array fewer); the taught pair's cache.
 - ``conv2d_backward``: the taught pair's arithmetic, without its argument checks, and
-  without the input gradient's ``col2im`` when the caller needs no ``dx``.
+  without the input gradient's ``col2im`` when the caller needs no ``dx``; in float32 the
+  bias gradient is a matrix-vector product (the same sum, rounded in another order).
 - ``max_pool2d_forward`` / ``max_pool2d_backward`` for windows that tile the input (pool size
   equal to the strides, no padding: Keras's ``MaxPooling2D((2, 2))``): the windows are a
   reshape of ``x``; the backward pass routes each window's gradient to the first maximum in
@@ -73,7 +74,10 @@ def conv2d_backward(dout, cache, need_dx: bool = True):
     c_out = kernel.shape[3]
     dout_rows = dout.reshape(-1, c_out)
     dkernel = (cols.T @ dout_rows).reshape(kernel.shape)
-    dbias = dout_rows.sum(axis=0)
+    if dout_rows.dtype == np.float32:  # a matrix-vector product sums the columns ~10x faster than sum(axis=0)
+        dbias = np.ones(len(dout_rows), dout_rows.dtype) @ dout_rows
+    else:  # float64 (gradient checks): the taught pair's sum, bit for bit
+        dbias = dout_rows.sum(axis=0)
     if not need_dx:
         return None, dkernel, dbias
     dcols = dout_rows @ kernel.reshape(-1, c_out).T
