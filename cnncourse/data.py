@@ -495,11 +495,9 @@ def _env_folder():
     return folder
 
 
-def _candidate_dirs(data_dir) -> list[Path]:
-    """The folders searched, in order: ``data_dir``, ``$CNNCOURSE_DATA``, the cache."""
+def _candidate_dirs() -> list[Path]:
+    """The folders searched without an explicit ``data_dir``, in order: ``$CNNCOURSE_DATA``, the cache."""
     dirs = []
-    if data_dir is not None:
-        dirs.append(Path(data_dir).expanduser())
     env = _env_folder()
     if env is not None:
         dirs.append(env)
@@ -540,7 +538,7 @@ def find_medmnist(name, data_dir=None, size: int = 28, download_missing: bool = 
         if not download_missing:
             raise DataError(f"{filename} not found in data_dir {str(folder)!r}. {_manual_instructions(folder / filename)}")
         return download(url, folder / filename, md5=md5, timeout=timeout)
-    dirs = _candidate_dirs(None)
+    dirs = _candidate_dirs()
     for folder in dirs:
         if _present(folder / filename):
             return folder / filename
@@ -592,11 +590,6 @@ def load_medmnist(name, data_dir=None, size: int = 28, download_missing: bool = 
         raise TypeError(f"check_md5 must be True or False, got {check_md5!r}")
     path = find_medmnist(info.name, data_dir, size=size, download_missing=download_missing, timeout=timeout)
     return read_medmnist_file(path, info.name, size=size, check_md5=check_md5)
-
-
-def find_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28) -> Path:
-    """Path to the PneumoniaMNIST file of ``size`` (see :func:`find_medmnist`)."""
-    return find_medmnist("pneumoniamnist", data_dir, size=size, download_missing=download_missing, timeout=timeout)
 
 
 def load_pneumoniamnist(data_dir=None, download_missing: bool = True, timeout: float = 30.0, size: int = 28,

@@ -73,8 +73,22 @@ def test_backward_passes_a_gradient_check(case):
 
     for analytic, array in ((dx, x), (dkernel, kernel), (dbias, bias)):
         assert relative_error(analytic, numerical_gradient(loss, array)) < 1e-8
-    none, dkernel_only, dbias_only = conv3d_backward(projection, cache, need_dx=False)
-    assert none is None and np.array_equal(dkernel_only, dkernel) and np.array_equal(dbias_only, dbias)
+
+
+def test_the_layer_s_first_layer_shortcut_equals_the_taught_backward():
+    layer = Conv3D(3, (2, 3, 2), strides=(1, 2, 1), padding="same", seed=0)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 4, 5, 3, 2))
+    dy = rng.normal(size=layer.forward(x).shape)
+    dx = layer.backward(dy)
+    full = {name: grad.copy() for name, grad in layer.grads.items()}
+    assert layer.backward(dy, need_input_gradient=False) is None
+    for name in ("kernel", "bias"):
+        np.testing.assert_array_equal(layer.grads[name], full[name])
+    _, cache = conv3d_forward(x, layer.params["kernel"], layer.params["bias"], (1, 2, 1), "same")
+    expected = conv3d_backward(dy, cache)
+    np.testing.assert_allclose(dx, expected[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(full["kernel"], expected[1], rtol=1e-5, atol=1e-5)
 
 
 def test_layer_gradient_check():

@@ -248,14 +248,28 @@ def conv3d_forward(x, kernel, bias=None, strides=1, padding="valid"):
     return y, cache
 
 
-def conv3d_backward(dout, cache, need_dx=True):
+def _conv3d_weight_gradients(dout, cache):
+    """``conv3d_backward``'s first half: ``(dout_rows, dkernel, dbias)``, ``dout_rows`` of shape
+    ``(N * D_out * H_out * W_out, C_out)``. The Conv3D layer calls it alone for a network's first layer,
+    which needs no ``dx``."""
+    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape", "geometry"} <= cache.keys():
+        raise TypeError(f"cache must be the dict returned by conv3d_forward, got {type(cache).__name__}")
+    cols, kernel, geometry = cache["cols"], cache["kernel"], cache["geometry"]
+    c_out = kernel.shape[-1]
+    dout = geometry.check_output_gradient(dout, cache["y_shape"][0], c_out).astype(cols.dtype, copy=False)
+    dout_rows = dout.reshape(-1, c_out)                       # one row per window
+    dkernel = (cols.T @ dout_rows).reshape(kernel.shape)
+    dbias = dout_rows.sum(axis=0)
+    return dout_rows, dkernel, dbias
+
+
+def conv3d_backward(dout, cache):
     """The backward pass of ``conv3d_forward``: gradients of a scalar loss from ``dout = dL/dy``.
 
     Parameters
     ----------
     dout : array ``(N, D_out, H_out, W_out, C_out)``, the forward output's shape
     cache : the dict returned by ``conv3d_forward``
-    need_dx : False skips ``dx`` (returned as None): a network's first layer needs no input gradient
 
     Returns
     -------
@@ -264,16 +278,9 @@ def conv3d_backward(dout, cache, need_dx=True):
     dkernel : array ``(kd, kh, kw, C_in, C_out)``: ``cols.T @ dout``, the input correlated with ``dout``
     dbias : array ``(C_out,)``: ``dout`` summed over the batch and every position
     """
-    if not isinstance(cache, dict) or not {"cols", "kernel", "x_shape", "y_shape", "geometry"} <= cache.keys():
-        raise TypeError(f"cache must be the dict returned by conv3d_forward, got {type(cache).__name__}")
-    cols, kernel, geometry = cache["cols"], cache["kernel"], cache["geometry"]
+    dout_rows, dkernel, dbias = _conv3d_weight_gradients(dout, cache)  # cols.T @ dout and dout's sum
+    kernel, geometry = cache["kernel"], cache["geometry"]
     kd, kh, kw, c_in, c_out = kernel.shape
-    dout = geometry.check_output_gradient(dout, cache["y_shape"][0], c_out).astype(cols.dtype, copy=False)
-    dout_rows = dout.reshape(-1, c_out)                       # one row per window
-    dkernel = (cols.T @ dout_rows).reshape(kernel.shape)
-    dbias = dout_rows.sum(axis=0)
-    if not need_dx:
-        return None, dkernel, dbias
     dcols = dout_rows @ kernel.reshape(-1, c_out).T            # each window's gradient
     dwindows = dcols.reshape((cache["x_shape"][0],) + geometry.out_dhw + (kd, kh, kw, c_in))
     return geometry.crop(col2im3d(dwindows, geometry)), dkernel, dbias
@@ -346,7 +353,10 @@ class Conv3D(ActivatedLayer):
         return self._activate(z)
 
     def backward_pre_activation(self, dz, need_dx=True):
-        dx, dkernel, dbias = conv3d_backward(dz, self._cache, need_dx)
+        if need_dx:
+            dx, dkernel, dbias = conv3d_backward(dz, self._cache)
+        else:  # a first layer: its input gradient is not needed, so col2im is skipped
+            dx, (_, dkernel, dbias) = None, _conv3d_weight_gradients(dz, self._cache)
         self.grads["kernel"] = dkernel
         if self.use_bias:
             self.grads["bias"] = dbias
