@@ -213,6 +213,11 @@ def test_containers_scan_the_data_once_not_per_layer(monkeypatch):
     assert scans == []
     model.layers[0].forward(x)  # a layer called directly checks its input in full
     assert scans == [f"{model.layers[0].name}: x"]
+    scans.clear()
+    unet = scratch.UNet(input_shape=(8, 8, 1), num_classes=2, filters=2, depth=1)
+    unet.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    unet.fit(np.random.default_rng(1).uniform(size=(2, 8, 8, 1)), np.zeros((2, 8, 8), int), epochs=1, batch_size=2)
+    assert scans == []
 
 
 def test_bad_data_is_refused_at_the_boundary_naming_the_argument():
