@@ -14,16 +14,12 @@ the Chinese pages' Colab and Binder buttons open them: commit them with the tran
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("translations", ROOT / "scripts" / "translations.py")
-translations = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(translations)
+from cnncourse.publishing import ROOT, translations
 
 
 def jupyter_book() -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import os
 import platform
 import re
@@ -30,17 +29,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-
-def _sibling(name: str):
-    """The module ``scripts/<name>.py`` beside this file, loaded from its path (``sys.path`` is left alone)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_toc = _sibling("toc_notebooks")
-ROOT, toc_notebooks = _toc.ROOT, _toc.toc_notebooks
+from cnncourse.publishing import ROOT
+from cnncourse.publishing.toc import toc_notebooks
 
 os.environ.setdefault("CNNCOURSE_DATA", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

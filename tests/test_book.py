@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cnncourse.publishing.toc import toc_pages
+
 ROOT = Path(__file__).resolve().parents[1]
-TOC = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-TOC_ENTRIES = re.findall(r"(?:file|root):\s*([^\s#]+)", TOC)
+TOC_ENTRIES = toc_pages()
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CHAPTERS = sorted(list(NOTEBOOKS) + list((ROOT / "chapters").glob("*.md")))
 CJK = re.compile(r"[\u4e00-\u9fff]")

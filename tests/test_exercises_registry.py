@@ -19,10 +19,11 @@ import pytest
 import cnncourse.exercises as registry
 from cnncourse.exercises import ExerciseFailed, assert_close, call_candidate, check, exercises, register
 from cnncourse.exercises.__main__ import main
+from cnncourse.publishing.toc import toc_notebooks, toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-TOC_ENTRIES = re.findall(r"(?:file|root):\s*([^\s#]+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
-TOC_NOTEBOOKS = [ROOT / f"{entry}.ipynb" for entry in TOC_ENTRIES if (ROOT / f"{entry}.ipynb").is_file()]
+TOC_ENTRIES = toc_pages()
+TOC_NOTEBOOKS = [ROOT / path for path in toc_notebooks(ROOT)]
 EXERCISES = exercises()
 NAMES = [exercise.name for exercise in EXERCISES]
 
@@ -266,11 +267,8 @@ def test_grade_passes_the_chapters_own_solutions(notebook):
 
 
 def test_grade_command_on_a_student_edition(tmp_path, capsys):
-    import importlib.util
+    from cnncourse.publishing import student as make_student
 
-    spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student.py")
-    make_student = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_student)
     notebook = GRADED[0]
     student = make_student.student_notebook(__import__("nbformat").read(notebook, as_version=4))
     submission = tmp_path / notebook.name

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnncourse.publishing.toc import toc_pages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Cited facts: (page, the exact text as written, its citation). Keep this list short.
@@ -73,8 +75,7 @@ def page_markdown(path: Path) -> list[str]:
 
 
 def chapter_pages() -> list[str]:
-    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    return [page for page in re.findall(r"^\s*-\s*file:\s*(\S+)\s*$", toc, re.M) if page.startswith("chapters/")]
+    return [page for page in toc_pages() if page.startswith("chapters/")]
 
 
 def source_of(page: str) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -11,10 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cnncourse.publishing import repository as set_repository
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("set_repository", ROOT / "scripts" / "set_repository.py")
-set_repository = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(set_repository)
 
 
 def test_every_place_names_the_configured_repository():

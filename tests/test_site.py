@@ -28,10 +28,12 @@ from pathlib import Path
 
 import pytest
 
+from cnncourse.publishing.toc import toc_pages
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-TOC_ENTRIES = re.findall(r"(?:file|root):\s*([^\s#]+)", (ROOT / "_toc.yml").read_text(encoding="utf-8"))
+TOC_ENTRIES = toc_pages()
 HTML = Path(os.environ.get("CNNCOURSE_BOOK_HTML") or ROOT / "_build" / "html")
 
 

@@ -1,23 +1,21 @@
 """The Chinese edition: every English unit has a fresh, intact translation, and the build keeps the code.
 
-``scripts/translations.py`` keys each translation by the hash of the English it was made
+``cnncourse.publishing.translations`` (``scripts/translations.py``) keys each translation by the hash of the English it was made
 from, so an edited English cell shows up here as missing (and its old translation as stale)
 until it is translated again: ``python scripts/translations.py skeleton PAGE`` adds it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from cnncourse.publishing import interface, translations
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("translations", ROOT / "scripts" / "translations.py")
-translations = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(translations)
 PAGES = translations.toc_pages()
 
 
@@ -265,9 +263,6 @@ def test_the_chinese_config_sets_the_interface_and_search(tmp_path):
 
 
 def test_the_interface_strings_are_replaced_outside_the_prose():
-    spec = importlib.util.spec_from_file_location("chinese_interface", ROOT / "book" / "_ext" / "chinese_interface.py")
-    interface = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(interface)
     page = ('<link rel="next" title="x" href="a.html" /><input placeholder="Search this book..." />'
             '<span class="btn__text-container">Repository</span><button title="列印成 PDF"></button>'
             '<article class="bd-article"><p>Repository</p><pre><span class="nb">next</span></pre></article>'

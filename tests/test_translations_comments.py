@@ -1,6 +1,6 @@
 """The Chinese notebooks: code comments translated (and nothing else in the code), published under zh/.
 
-``scripts/translations_comments.py`` keys each comment's translation by the hash of its English
+``cnncourse.publishing.comments`` keys each comment's translation by the hash of its English
 text; ``scripts/translations.py notebooks`` writes ``zh/<page>.ipynb`` (markdown from
 ``i18n/zh/<page>.md``, comments from ``i18n/zh/comments/<page>.txt``, code and outputs as in
 English), which the Chinese pages' launch buttons open.
@@ -8,18 +8,15 @@ English), which the Chinese pages' launch buttons open.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from cnncourse.publishing import comments, translations
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("translations", ROOT / "scripts" / "translations.py")
-translations = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(translations)
-comments = translations.comments
 NOTEBOOK_PAGES = translations.notebook_pages()
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

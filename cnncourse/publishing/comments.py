@@ -1,7 +1,7 @@
 """The Chinese edition's code comments: kept beside the notebooks, keyed by their English, checked.
 
-``scripts/translations.py`` translates a notebook's markdown; this module translates the
-comments of its code cells, and nothing else: code, strings and outputs stay byte for byte
+``cnncourse.publishing.translations`` (``scripts/translations.py``) translates a notebook's
+markdown; this module translates the comments of its code cells, and nothing else: code, strings and outputs stay byte for byte
 as in the English notebook (nothing is re-executed). Python's ``tokenize`` finds the comments,
 so a ``#`` inside a string is never touched. A comment's key is the SHA-256 (first 12 hex
 digits) of its English text (after the ``#``, stripped), so a translation follows its comment
@@ -33,9 +33,10 @@ import re
 import tokenize
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import ROOT
+
 STORE = ROOT / "i18n" / "zh" / "comments"
-HEADER = ("# Code comments of {page} in Chinese; see scripts/translations_comments.py.\n"
+HEADER = ("# Code comments of {page} in Chinese; see cnncourse/publishing/comments.py.\n"
           "# Each entry: [key], the English (for reference), the Chinese. Regenerate with\n"
           "# python scripts/translations.py skeleton {page}\n")
 ENTRY = re.compile(r"^\[([0-9a-f]{12})( untranslated| stale)?\]\s*$")
