@@ -71,9 +71,14 @@ class PneumoniaRun:
     Attributes
     ----------
     model : the trained model (``keras.Model`` or ``cnncourse.scratch.Sequential``)
-    result : dict, JSON-ready: ``test_acc``, ``test_auc``, ``val_auc``, ``threshold``,
-        ``train_seconds``, ``params`` and more (see ``run_experiment``)
+    result : dict, JSON-ready: ``seed``, ``effective_seed``, ``engine``, ``model``, ``epochs``,
+        ``test_acc`` (at ``threshold``: Youden's J on validation for the seed model, the recipe's
+        ``threshold_rule`` for the improved one), ``test_auc``, ``val_auc``, ``threshold``,
+        ``test_sensitivity``, ``test_specificity``, ``test_acc_at_0.5``, ``params``,
+        ``train_images``, ``train_seconds`` and ``train_cpu_seconds`` (of ``fit``), and the
+        improved model's settings
     val_scores : float array (N_val,), the model's probability of pneumonia on validation
+        (filled by the recipe's ``score``)
     test_scores : float array (N_test,), the same on test
     history : dict of per-epoch lists (``loss``, and ``val_auc`` where tracked)
     snapshots : list of weight lists (``model.get_weights()``) whose scores are averaged;
@@ -82,8 +87,8 @@ class PneumoniaRun:
 
     model: object
     result: dict
-    val_scores: np.ndarray
-    test_scores: np.ndarray
+    val_scores: np.ndarray | None
+    test_scores: np.ndarray | None
     history: dict = field(default_factory=dict)
     snapshots: list = field(default_factory=list)
 
