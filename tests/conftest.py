@@ -45,3 +45,34 @@ def single_threaded_blas():
         limit = threadpool_limits(limits=1, user_api="blas")
     with limit:
         yield
+
+
+def tiny_images(n=48, channels=1, classes=2, seed=0, size=28):
+    """``(x, y)``: ``n`` float32 images ``(n, size, size, channels)`` in [0, 1.3) whose class (``y = i % classes``)
+    is written in their brightness, so a few epochs of any model learn it; for tests that train.
+    Import it with ``from conftest import tiny_images``.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.uniform(0, 0.3, size=(n, size, size, channels)).astype(np.float32) + (y / classes)[:, None, None, None]
+    return x.astype(np.float32), y
+
+
+def keras_values_and_gradients(layer, inputs, projection, **call_options):
+    """Keras's side of a parity test, by ``tf.GradientTape``.
+
+    ``layer`` (a Keras layer or model) is called on ``inputs`` (an array, or a list of arrays for a
+    merge layer) with ``call_options`` (e.g. ``training=True``); the objective is
+    ``sum(output * projection)``. Returns ``(output, gradients)``: the output as an array and the
+    gradients with respect to each input, then to each of ``layer.trainable_weights``, in order.
+    Import it with ``from conftest import keras_values_and_gradients``.
+    """
+    import tensorflow as tf
+
+    several = isinstance(inputs, (list, tuple))
+    variables = [tf.Variable(x) for x in (inputs if several else [inputs])]
+    with tf.GradientTape() as tape:
+        y = layer(variables if several else variables[0], **call_options)
+        objective = tf.reduce_sum(y * projection)
+    gradients = tape.gradient(objective, variables + list(layer.trainable_weights))
+    return y.numpy(), [g.numpy() for g in gradients]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import keras_values_and_gradients
 
 from cnncourse import scratch
 
@@ -42,7 +43,6 @@ def _random_weights(layer, rng):
 @pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_batch_normalization_matches_keras(case, training):
-    tf = pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
     case = dict(case)
     rng = np.random.default_rng(0)
@@ -56,14 +56,10 @@ def test_batch_normalization_matches_keras(case, training):
     assert [w.name for w in theirs.trainable_weights] == [n for _, n in ours.trainable_pairs()]
 
     projection = rng.normal(size=x.shape)
-    x_variable = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        keras_y = theirs(x_variable, training=training)
-        objective = tf.reduce_sum(keras_y * projection)
-    keras_grads = [g.numpy() for g in tape.gradient(objective, [x_variable] + theirs.trainable_weights)]
+    keras_y, keras_grads = keras_values_and_gradients(theirs, x, projection, training=training)
 
     y = ours.forward(x, training=training)
-    np.testing.assert_allclose(y, keras_y.numpy(), rtol=1e-9, atol=1e-10, err_msg="forward")
+    np.testing.assert_allclose(y, keras_y, rtol=1e-9, atol=1e-10, err_msg="forward")
     # moving statistics: updated in training (moving * momentum + batch * (1 - momentum)), untouched at inference
     for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(mine, keras_weight, rtol=1e-12, atol=1e-14, err_msg="weights after forward")

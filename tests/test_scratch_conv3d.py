@@ -3,6 +3,7 @@ tf.GradientTape gradients), gradient checks, the layer inside Sequential, and cl
 
 import numpy as np
 import pytest
+from conftest import keras_values_and_gradients
 
 from cnncourse import scratch
 from cnncourse.scratch import Conv3D, conv3d, conv3d_backward, conv3d_forward, conv3d_naive
@@ -109,7 +110,7 @@ def keras_tf():
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
 def test_conv3d_layer_matches_keras(keras_tf, case):
-    keras, tf = keras_tf
+    keras, _ = keras_tf
     case = dict(case)
     x = np.random.default_rng(0).normal(size=case.pop("x_shape"))
     ours = Conv3D(seed=0, **case).astype(np.float64)
@@ -118,12 +119,8 @@ def test_conv3d_layer_matches_keras(keras_tf, case):
     theirs.build((None,) + x.shape[1:])
     theirs.set_weights(ours.get_weights())
     projection = np.random.default_rng(1).normal(size=y.shape)
-    x_variable = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        keras_y = theirs(x_variable)
-        objective = tf.reduce_sum(keras_y * projection)
-    keras_dx, keras_dkernel, keras_dbias = [g.numpy() for g in tape.gradient(objective, [x_variable] + theirs.trainable_weights)]
-    np.testing.assert_allclose(y, keras_y.numpy(), rtol=1e-9, atol=1e-10, err_msg="forward")
+    keras_y, (keras_dx, keras_dkernel, keras_dbias) = keras_values_and_gradients(theirs, x, projection)
+    np.testing.assert_allclose(y, keras_y, rtol=1e-9, atol=1e-10, err_msg="forward")
     dx = ours.backward(projection)
     np.testing.assert_allclose(dx, keras_dx, rtol=1e-9, atol=1e-10, err_msg="d/dx")
     np.testing.assert_allclose(ours.grads["kernel"], keras_dkernel, rtol=1e-9, atol=1e-10, err_msg="d/dkernel")

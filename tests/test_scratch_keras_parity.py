@@ -10,6 +10,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from conftest import keras_values_and_gradients  # noqa: E402
+
 from cnncourse import scratch  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
@@ -36,23 +38,13 @@ def _conv_cases(count, seed):
     return cases
 
 
-def _keras_forward_backward(keras_layer, x, projection):
-    """Keras output and d(sum(output * projection)) w.r.t. x and each weight, via GradientTape."""
-    x_variable = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        y = keras_layer(x_variable)
-        objective = tf.reduce_sum(y * projection)
-    grads = tape.gradient(objective, [x_variable] + keras_layer.trainable_weights)
-    return y.numpy(), [g.numpy() for g in grads]
-
-
 def _assert_layer_parity(scratch_layer, keras_layer, x, rtol=1e-9, atol=1e-10):
     scratch_layer.astype(np.float64)
     y = scratch_layer.forward(x)
     keras_layer.build((None,) + x.shape[1:])
     keras_layer.set_weights(scratch_layer.get_weights())
     projection = np.random.default_rng(1).normal(size=y.shape)
-    keras_y, keras_grads = _keras_forward_backward(keras_layer, x, projection)
+    keras_y, keras_grads = keras_values_and_gradients(keras_layer, x, projection)
     np.testing.assert_allclose(y, keras_y, rtol=rtol, atol=atol, err_msg="forward")
     dx = scratch_layer.backward(projection)
     np.testing.assert_allclose(dx, keras_grads[0], rtol=rtol, atol=atol, err_msg="d/dx")

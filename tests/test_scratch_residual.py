@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import keras_values_and_gradients
 
 from cnncourse import scratch
 
@@ -47,7 +48,7 @@ def _keras_residual(keras_layers, shape):
 @pytest.mark.parametrize("case", _residual_cases(6, seed=31), ids=lambda c: (
     f"x{c['x_shape']}-k{c['kernel']}-d{c['depth']}-bn{c['batch_norm']}-{c['activation']}").replace(" ", ""))
 def test_residual_matches_keras_add(case, training):
-    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow")
     rng = np.random.default_rng(1)
     x = rng.normal(size=case["x_shape"])
     block, keras_block = _blocks(case)
@@ -60,14 +61,10 @@ def test_residual_matches_keras_add(case, training):
     assert len(theirs.trainable_weights) == len(ours.trainable_pairs())
 
     projection = rng.normal(size=x.shape)
-    x_variable = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        keras_y = theirs(x_variable, training=training)
-        objective = tf.reduce_sum(keras_y * projection)
-    keras_grads = [g.numpy() for g in tape.gradient(objective, [x_variable] + theirs.trainable_weights)]
+    keras_y, keras_grads = keras_values_and_gradients(theirs, x, projection, training=training)
 
     y = ours.forward(x, training=training)
-    np.testing.assert_allclose(y, keras_y.numpy(), rtol=1e-9, atol=1e-10, err_msg="forward")
+    np.testing.assert_allclose(y, keras_y, rtol=1e-9, atol=1e-10, err_msg="forward")
     dx = ours.backward(projection)
     np.testing.assert_allclose(dx, keras_grads[0], rtol=1e-8, atol=1e-10, err_msg="d/dx")
     for (layer, name), keras_grad in zip(ours.trainable_pairs(), keras_grads[1:]):
@@ -241,7 +238,6 @@ def test_a_deeper_cnn_with_issue_12s_pieces_trains_with_fit():
 
 @pytest.mark.parametrize("count, shape", [(2, (3, 5)), (3, (2, 4, 4, 3)), (2, (1, 6, 5, 2)), (4, (5,))])
 def test_add_matches_keras_add_forward_and_backward(count, shape):
-    tf = pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
     rng = np.random.default_rng(count * 100 + len(shape))
     inputs = [rng.normal(size=shape) for _ in range(count)]
@@ -251,16 +247,12 @@ def test_add_matches_keras_add_forward_and_backward(count, shape):
     ours = add(inputs)
     ours_grads = add.backward(upstream)
 
-    variables = [tf.Variable(array) for array in inputs]
-    with tf.GradientTape() as tape:
-        theirs = keras.layers.Add(dtype="float64")(variables)
-        loss = tf.reduce_sum(theirs * upstream)
-    theirs_grads = tape.gradient(loss, variables)
+    theirs, theirs_grads = keras_values_and_gradients(keras.layers.Add(dtype="float64"), inputs, upstream)
 
-    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)
-    assert len(ours_grads) == count
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    assert len(ours_grads) == len(theirs_grads) == count
     for mine, reference in zip(ours_grads, theirs_grads):
-        np.testing.assert_allclose(mine, reference.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
 
 
 def test_add_gradient_check_and_inputs_left_alone():

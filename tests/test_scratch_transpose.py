@@ -9,8 +9,10 @@ the identity that makes it a "transpose": <conv2d(u, K), x> = <u, conv2d_transpo
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
+
+from conftest import keras_values_and_gradients  # noqa: E402
 
 from cnncourse import scratch  # noqa: E402
 from cnncourse.scratch.transpose import (  # noqa: E402
@@ -46,14 +48,6 @@ def _keras_layer(filters, kernel_size, strides, padding, use_bias, activation=No
                                         activation=activation, dtype="float64")
 
 
-def _keras_values_and_gradients(layer, x, projection):
-    x_variable = tf.Variable(x)
-    with tf.GradientTape() as tape:
-        y = layer(x_variable)
-        objective = tf.reduce_sum(y * projection)
-    return y.numpy(), [g.numpy() for g in tape.gradient(objective, [x_variable] + layer.trainable_weights)]
-
-
 @pytest.mark.parametrize("x_shape, kernel_size, strides, padding, filters, use_bias", CASES, ids=IDS)
 def test_forward_and_backward_match_keras(x_shape, kernel_size, strides, padding, filters, use_bias):
     rng = np.random.default_rng(0)
@@ -65,7 +59,7 @@ def test_forward_and_backward_match_keras(x_shape, kernel_size, strides, padding
     layer.set_weights([kernel, bias] if use_bias else [kernel])
     y, cache = conv2d_transpose_forward(x, kernel, bias, strides, padding)
     projection = rng.normal(size=y.shape)
-    keras_y, keras_grads = _keras_values_and_gradients(layer, x, projection)
+    keras_y, keras_grads = keras_values_and_gradients(layer, x, projection)
     assert y.shape == keras_y.shape == (x_shape[0], conv2d_transpose_output_length(x_shape[1], kernel_size[0], strides[0], padding),
                                         conv2d_transpose_output_length(x_shape[2], kernel_size[1], strides[1], padding), filters)
     np.testing.assert_allclose(y, keras_y, rtol=1e-10, atol=1e-11)
@@ -92,7 +86,7 @@ def test_layer_matches_keras_with_the_same_weights(case, activation):
     assert [w.shape for w in theirs.get_weights()] == [w.shape for w in ours.get_weights()]
     theirs.set_weights(ours.get_weights())
     projection = np.random.default_rng(2).normal(size=y.shape)
-    keras_y, keras_grads = _keras_values_and_gradients(theirs, x, projection)
+    keras_y, keras_grads = keras_values_and_gradients(theirs, x, projection)
     np.testing.assert_allclose(y, keras_y, rtol=1e-10, atol=1e-11)
     assert ours.output_shape == keras_y.shape[1:] == tuple(theirs.compute_output_shape((None,) + x_shape[1:])[1:])
     np.testing.assert_allclose(ours.backward(projection), keras_grads[0], rtol=1e-10, atol=1e-11)

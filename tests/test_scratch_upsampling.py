@@ -3,20 +3,14 @@
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
+
+from conftest import keras_values_and_gradients  # noqa: E402
 
 from cnncourse import scratch  # noqa: E402
 from cnncourse.scratch.merge import Concatenate  # noqa: E402
 from cnncourse.scratch.upsampling import UpSampling2D, upsampling2d_backward, upsampling2d_forward  # noqa: E402
-
-
-def _keras_values_and_gradients(layer, inputs, projection):
-    variables = [tf.Variable(x) for x in inputs]
-    with tf.GradientTape() as tape:
-        y = layer(variables if len(variables) > 1 else variables[0])
-        objective = tf.reduce_sum(y * projection)
-    return y.numpy(), [g.numpy() for g in tape.gradient(objective, variables)]
 
 
 # ----------------------------------------------------------------------------- UpSampling2D
@@ -29,7 +23,7 @@ def test_upsampling_matches_keras(x_shape, size):
     x = rng.normal(size=x_shape)
     y, cache = upsampling2d_forward(x, size)
     projection = rng.normal(size=y.shape)
-    keras_y, (keras_dx,) = _keras_values_and_gradients(keras.layers.UpSampling2D(size, dtype="float64"), [x], projection)
+    keras_y, (keras_dx,) = keras_values_and_gradients(keras.layers.UpSampling2D(size, dtype="float64"), x, projection)
     np.testing.assert_allclose(y, keras_y, rtol=0, atol=0)
     np.testing.assert_allclose(upsampling2d_backward(projection, cache), keras_dx, rtol=1e-12, atol=1e-12)
     layer = UpSampling2D(size, dtype="float64")
@@ -76,7 +70,7 @@ def test_concatenate_matches_keras(shapes, axis):
     merge = Concatenate(axis=axis)
     y = merge.forward(inputs)
     projection = rng.normal(size=y.shape)
-    keras_y, keras_grads = _keras_values_and_gradients(keras.layers.Concatenate(axis=axis, dtype="float64"), inputs,
+    keras_y, keras_grads = keras_values_and_gradients(keras.layers.Concatenate(axis=axis, dtype="float64"), inputs,
                                                        projection)
     np.testing.assert_array_equal(y, keras_y)
     grads = merge.backward(projection)

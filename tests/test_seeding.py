@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_images
 
 from cnncourse import seed_offset, set_seed
 from cnncourse.models import seed_cnn
@@ -74,9 +75,7 @@ def _train_scratch(seed, x, y):
 
 def test_scratch_fit_without_seed_is_reproducible_after_set_seed(monkeypatch):
     monkeypatch.delenv("CNNCOURSE_SEED_OFFSET", raising=False)
-    rng = np.random.default_rng(0)
-    x = rng.random((48, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 2, 48)
+    x, y = tiny_images(48)
     weights_a, history_a = _train_scratch(1, x, y)
     weights_b, history_b = _train_scratch(1, x, y)
     assert history_a == history_b
