@@ -7,6 +7,9 @@
 
 One training step is: forward through every layer, the loss and its gradient, backward
 through every layer in reverse (each fills its ``grads``), then one optimizer update.
+``fit``, ``evaluate``, ``predict`` and ``forward`` check ``x`` (and ``y``) once, before the
+first batch, and tell the layers so (``checked=True``); a NaN born in training stops ``fit``
+with a ``FloatingPointError`` that names the step.
 
 As in Keras, when the last layer ends in softmax (or sigmoid) and the loss is a
 categorical (or binary) crossentropy on probabilities, the loss is computed from the
