@@ -169,13 +169,17 @@ def check_float(value, name: str, low: float | None = 0.0, high: float | None = 
     return value
 
 
+def _int_at_least(value, name: str, low: int, expected: str) -> int:
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
 def check_positive_int(value, name: str) -> int:
     """A positive int such as ``filters`` or ``units``."""
-    if not _is_int(value):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    return _int_at_least(value, name, 1, "a positive int")
 
 
 def check_shape(shape, name: str = "input_shape") -> tuple[int, ...]:
@@ -223,11 +227,7 @@ def check_int(value, name: str, low: int | None = None, high: int | None = None)
 
 def check_non_negative_int(value, name: str) -> int:
     """An int >= 0 such as a count of extra slices or a number of digits."""
-    if not _is_int(value):
-        raise TypeError(f"{name} must be a non-negative int, got {type(value).__name__} {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return int(value)
+    return _int_at_least(value, name, 0, "a non-negative int")
 
 
 def check_seed(value, name: str = "seed") -> int:

@@ -44,6 +44,16 @@ __all__ = [
 THRESHOLD_RULES = ("youden", "balanced_accuracy", "accuracy", "sensitivity")
 
 
+def _label_vector(values, name: str, note: str) -> np.ndarray:
+    """``values`` as an array of shape (N,); a column (N, 1) is flattened, another rank refused."""
+    labels = np.asarray(values)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,),{note} got shape {labels.shape}")
+    return labels
+
+
 def validate_labels(values, name: str = "y_true") -> np.ndarray:
     """Check binary labels and return them as int64 of shape (N,).
 
@@ -61,11 +71,7 @@ def validate_labels(values, name: str = "y_true") -> np.ndarray:
     ------
     ValueError on a wrong rank or a value other than 0 and 1; TypeError on non-numeric labels.
     """
-    labels = np.asarray(values)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise ValueError(f"{name} must have shape (N,), got shape {labels.shape}")
+    labels = _label_vector(values, name, "")
     if labels.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric labels 0/1, got dtype {labels.dtype}")
     unique = np.unique(labels)
@@ -791,11 +797,7 @@ def validate_multiclass_labels(values, num_classes: int, name: str = "y_true") -
     non-numeric (or boolean) labels.
     """
     num_classes = check_int(num_classes, "num_classes", low=2)
-    labels = np.asarray(values)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise ValueError(f"{name} must have shape (N,), one class per image, got shape {labels.shape}")
+    labels = _label_vector(values, name, " one class per image,")
     if labels.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be integer class labels 0..{num_classes - 1}, got dtype {labels.dtype}")
     if labels.shape[0] == 0:

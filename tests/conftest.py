@@ -76,3 +76,22 @@ def keras_values_and_gradients(layer, inputs, projection, **call_options):
         objective = tf.reduce_sum(y * projection)
     gradients = tape.gradient(objective, variables + list(layer.trainable_weights))
     return y.numpy(), [g.numpy() for g in gradients]
+
+
+def optimizer_steps(optimizer, gradients, start):
+    """The parameter (float64, from ``start``) after ``optimizer`` applied each of ``gradients`` in turn."""
+    theta = np.array(start, dtype=np.float64)
+    for gradient in gradients:
+        optimizer.apply_gradients([(np.array(gradient), theta)])
+    return theta
+
+
+# (x_shape, pool_size, strides, padding): 2-D pooling cases for the parity and backward tests
+POOL_CASES = [
+    ((2, 7, 9, 3), (2, 2), None, "valid"),
+    ((2, 7, 9, 3), (2, 2), None, "same"),
+    ((1, 8, 8, 2), (3, 3), (2, 2), "valid"),
+    ((1, 8, 7, 2), (3, 2), (1, 2), "same"),
+    ((3, 5, 6, 1), (2, 3), (3, 1), "same"),
+    ((2, 6, 6, 4), 3, 1, "valid"),
+]

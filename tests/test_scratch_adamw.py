@@ -2,17 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import optimizer_steps
 
 from cnncourse import scratch
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
-
-
-def _steps(optimizer, gradients, start):
-    theta = np.array(start, dtype=np.float64)
-    for g in gradients:
-        optimizer.apply_gradients([(np.array(g), theta)])
-    return theta
 
 
 ADAMW_CASES = [
@@ -65,9 +59,9 @@ def test_adamw_rule_and_defaults():
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         theta = theta - lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (np.sqrt(v) + 1e-7)
-    np.testing.assert_allclose(_steps(scratch.AdamW(lr, weight_decay=wd), gradients, [1.0, 2.0]), theta, rtol=1e-14)
-    np.testing.assert_allclose(_steps(scratch.AdamW(lr, weight_decay=0.0), gradients, [1.0, 2.0]),
-                               _steps(scratch.Adam(lr), gradients, [1.0, 2.0]), rtol=1e-15)
+    np.testing.assert_allclose(optimizer_steps(scratch.AdamW(lr, weight_decay=wd), gradients, [1.0, 2.0]), theta, rtol=1e-14)
+    np.testing.assert_allclose(optimizer_steps(scratch.AdamW(lr, weight_decay=0.0), gradients, [1.0, 2.0]),
+                               optimizer_steps(scratch.Adam(lr), gradients, [1.0, 2.0]), rtol=1e-15)
 
 
 def test_weight_decay_is_not_an_l2_term_for_adam():

@@ -7,7 +7,7 @@ from cnncourse import scratch
 from cnncourse.scratch import gradcheck
 from cnncourse.scratch.conv import col2im, im2col
 from cnncourse.scratch.padding import pad_amounts
-from conftest import random_conv_cases
+from conftest import POOL_CASES, random_conv_cases
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
@@ -24,14 +24,6 @@ def _pool_backward(kind, dy, x, pool_size=2, strides=None, padding="valid"):
 
 
 CONV_CASES = random_conv_cases(16, seed=1, max_size=11, max_kernel=5, max_channels=4, max_batch=3)
-POOL_CASES = [
-    ((2, 7, 9, 3), (2, 2), None, "valid"),
-    ((2, 7, 9, 3), (2, 2), None, "same"),
-    ((1, 8, 8, 2), (3, 3), (2, 2), "valid"),
-    ((1, 8, 7, 2), (3, 2), (1, 2), "same"),
-    ((3, 5, 6, 1), (2, 3), (3, 1), "same"),
-    ((2, 6, 6, 4), 3, 1, "valid"),
-]
 
 
 @pytest.mark.parametrize("x_shape, kernel_shape, strides, padding", CONV_CASES)

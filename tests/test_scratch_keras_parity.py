@@ -10,7 +10,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from conftest import keras_values_and_gradients  # noqa: E402
+from conftest import POOL_CASES, keras_values_and_gradients  # noqa: E402
 
 from cnncourse import scratch  # noqa: E402
 
@@ -59,15 +59,6 @@ def _assert_layer_parity(scratch_layer, keras_layer, x, rtol=1e-9, atol=1e-10):
 def test_conv2d_layer_matches_keras(case):
     x = np.random.default_rng(0).normal(size=case.pop("x_shape"))
     _assert_layer_parity(scratch.Conv2D(seed=0, **case), keras.layers.Conv2D(dtype="float64", **case), x)
-
-
-POOL_CASES = [
-    ((2, 7, 9, 3), (2, 2), None, "valid"),
-    ((2, 7, 9, 3), (2, 2), None, "same"),
-    ((1, 8, 8, 2), (3, 3), (2, 2), "valid"),
-    ((1, 8, 7, 2), (3, 2), (1, 2), "same"),
-    ((3, 5, 6, 1), (2, 3), (3, 1), "same"),
-]
 
 
 @pytest.mark.parametrize("x_shape, pool_size, strides, padding", POOL_CASES)

@@ -2,24 +2,18 @@
 
 import numpy as np
 import pytest
+from conftest import optimizer_steps
 
 from cnncourse import scratch
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
-def _steps(optimizer, gradients, start):
-    theta = np.array(start, dtype=np.float64)
-    for g in gradients:
-        optimizer.apply_gradients([(np.array(g), theta)])
-    return theta
-
-
 GRADIENTS = [[0.5, -1.0], [0.3, 0.2], [-0.1, 0.4]]
 
 
 def test_sgd_is_the_seeds_rule():
-    theta = _steps(scratch.SGD(learning_rate=0.1), GRADIENTS[:1], [1.0, 2.0])
+    theta = optimizer_steps(scratch.SGD(learning_rate=0.1), GRADIENTS[:1], [1.0, 2.0])
     np.testing.assert_allclose(theta, [1.0 - 0.1 * 0.5, 2.0 + 0.1 * 1.0])
 
 
@@ -30,7 +24,7 @@ def test_sgd_momentum_rule(nesterov):
     for g in map(np.array, GRADIENTS):
         velocity = mu * velocity - lr * g
         theta = theta + (mu * velocity - lr * g if nesterov else velocity)
-    result = _steps(scratch.SGD(lr, momentum=mu, nesterov=nesterov), GRADIENTS, [1.0, 2.0])
+    result = optimizer_steps(scratch.SGD(lr, momentum=mu, nesterov=nesterov), GRADIENTS, [1.0, 2.0])
     np.testing.assert_allclose(result, theta, rtol=1e-14)
 
 
@@ -42,7 +36,7 @@ def test_adam_rule_and_defaults():
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         theta = theta - 0.001 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (np.sqrt(v) + 1e-7)
-    np.testing.assert_allclose(_steps(scratch.Adam(), GRADIENTS, [1.0, 2.0]), theta, rtol=1e-14)
+    np.testing.assert_allclose(optimizer_steps(scratch.Adam(), GRADIENTS, [1.0, 2.0]), theta, rtol=1e-14)
     assert adam.iterations == 0
 
 
