@@ -95,3 +95,25 @@ POOL_CASES = [
     ((3, 5, 6, 1), (2, 3), (3, 1), "same"),
     ((2, 6, 6, 4), 3, 1, "valid"),
 ]
+
+
+def assert_sgd_steps_match_keras(ours, theirs, x, y, learning_rate, steps, rtol=1e-9, atol=1e-11):
+    """Train ``ours`` (a scratch model) and ``theirs`` (a Keras model with the same weights) for ``steps`` SGD
+    steps of sparse categorical cross-entropy on the batch ``(x, y)``, Keras's by ``tf.GradientTape``; then
+    assert that every weight (moving statistics included) and the predictions agree."""
+    import keras
+    import tensorflow as tf
+
+    from cnncourse import scratch
+
+    keras_sgd = keras.optimizers.SGD(learning_rate=learning_rate)
+    ours.compile(scratch.SGD(learning_rate=learning_rate), "sparse_categorical_crossentropy")
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(dtype="float64")
+    for _ in range(steps):
+        ours.train_on_batch(x, y)
+        with tf.GradientTape() as tape:
+            loss = keras_loss(y, theirs(x, training=True))
+        keras_sgd.apply_gradients(zip(tape.gradient(loss, theirs.trainable_weights), theirs.trainable_weights))
+    for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(mine, keras_weight, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(ours.predict(x), theirs(x, training=False).numpy(), rtol=rtol, atol=atol)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import keras_values_and_gradients
+from conftest import assert_sgd_steps_match_keras, keras_values_and_gradients
 
 from cnncourse import scratch
 
@@ -98,7 +98,7 @@ def test_moving_statistics_follow_keras_over_several_training_steps():
 
 def test_sequential_with_batch_normalization_matches_keras_training_step():
     """A whole step in both engines: the optimizer moves gamma and beta, the forward moves the statistics."""
-    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(8, 6, 6, 2)), rng.integers(0, 3, 8)
@@ -117,16 +117,7 @@ def test_sequential_with_batch_normalization_matches_keras_training_step():
     theirs.set_weights(ours.get_weights())
     assert len(ours.get_weights()) == len(theirs.get_weights()) == 7
     assert len(ours.trainable_pairs()) == len(theirs.trainable_weights) == 5  # kernel, gamma, beta, kernel, bias
-    sgd = keras.optimizers.SGD(learning_rate=0.5)
-    ours.compile(scratch.SGD(learning_rate=0.5), "sparse_categorical_crossentropy")
-    for _ in range(2):
-        ours.train_on_batch(x, y)
-        with tf.GradientTape() as tape:
-            loss = keras.losses.SparseCategoricalCrossentropy(dtype="float64")(y, theirs(x, training=True))
-        sgd.apply_gradients(zip(tape.gradient(loss, theirs.trainable_weights), theirs.trainable_weights))
-    for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(mine, keras_weight, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(ours.predict(x), theirs(x, training=False).numpy(), rtol=1e-9, atol=1e-11)
+    assert_sgd_steps_match_keras(ours, theirs, x, y, learning_rate=0.5, steps=2)
 
 
 def test_summary_counts_the_moving_statistics_as_non_trainable():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import keras_values_and_gradients
+from conftest import assert_sgd_steps_match_keras, keras_values_and_gradients
 
 from cnncourse import scratch
 
@@ -74,7 +74,7 @@ def test_residual_matches_keras_add(case, training):
 
 
 def test_sequential_with_residual_blocks_matches_a_keras_functional_model_over_sgd_steps():
-    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("tensorflow")
     keras = pytest.importorskip("keras")
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(6, 6, 6, 1)), rng.integers(0, 2, 6)
@@ -100,17 +100,8 @@ def test_sequential_with_residual_blocks_matches_a_keras_functional_model_over_s
     theirs.set_weights(ours.get_weights())
     assert [w.shape for w in theirs.get_weights()] == [w.shape for w in ours.get_weights()]
 
-    keras_sgd = keras.optimizers.SGD(learning_rate=0.25)  # exact in float32, so both engines take the same steps
-    ours.compile(scratch.SGD(learning_rate=0.25), "sparse_categorical_crossentropy")
-    keras_loss = keras.losses.SparseCategoricalCrossentropy(dtype="float64")
-    for _ in range(3):
-        ours.train_on_batch(x, y)
-        with tf.GradientTape() as tape:
-            loss = keras_loss(y, theirs(x, training=True))
-        keras_sgd.apply_gradients(zip(tape.gradient(loss, theirs.trainable_weights), theirs.trainable_weights))
-    for mine, keras_weight in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics included
-        np.testing.assert_allclose(mine, keras_weight, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(ours.predict(x), theirs(x, training=False).numpy(), rtol=1e-9, atol=1e-11)
+    # a learning rate exact in float32, so both engines take the same steps
+    assert_sgd_steps_match_keras(ours, theirs, x, y, learning_rate=0.25, steps=3)
 
 
 # -------------------------------------------------------------------------- gradient checks
