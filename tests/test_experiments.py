@@ -64,6 +64,25 @@ def test_cli_reports_a_corrupt_data_file_in_one_line(tmp_path, capsys):
     assert captured.out == "" and sorted(tmp_path.iterdir()) == before  # no JSON, nothing written
 
 
+@pytest.mark.parametrize("arguments", [["pneumonia", "--engine", "scratch"], ["medmnist", "--dataset", "breastmnist"]])
+def test_cli_reports_a_missing_data_folder_in_one_line(arguments, tmp_path, capsys):
+    missing = tmp_path / "no such folder"
+    assert main([*arguments, "--data-dir", str(missing)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "does not exist" in lines[0]
+    assert captured.out == "" and not missing.exists()
+
+
+def test_cli_reports_a_broken_hippocampus_listing_in_one_line(tmp_path, capsys):
+    (tmp_path / "dataset.json").write_text("{}")  # found first, in --data-dir, and refused
+    assert main(["hippocampus", "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "is not a Decathlon dataset.json" in lines[0]
+    assert captured.out == "" and [path.name for path in tmp_path.iterdir()] == ["dataset.json"]
+
+
 def test_cli_forwards_tuning_and_bench(monkeypatch):
     import cnncourse.bench
     from cnncourse.experiments import tuning

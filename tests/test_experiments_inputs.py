@@ -62,3 +62,9 @@ def test_quick_subset_larger_than_the_training_split_is_an_error():
 
     with pytest.raises(ValueError, match="n must be between 1 and the training split's"):
         load_quick_data(n=10**7)
+
+
+def test_tuning_rejects_a_bad_seed_before_loading_anything(capsys):
+    with pytest.raises(SystemExit):
+        tuning.main(["--seeds", "0", "-3"])
+    assert "--seeds: seed must be an int in [0, 2**32), got -3" in capsys.readouterr().err

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_seed
 from ..metrics import binary_report, validate_labels
 from .pneumonia import ensemble_scores, evaluate_scores, train_improved
 
@@ -305,6 +306,10 @@ def main(argv=None) -> int:
     parser.add_argument("--summarise", default=None, metavar="PATH", help="print the table and choice of a results file")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
+    try:
+        [check_seed(seed) for seed in args.seeds]
+    except ValueError as error:
+        parser.error(f"--seeds: {error}")
     if args.out:
         folder = Path(args.out).resolve().parent
         if not folder.is_dir():
