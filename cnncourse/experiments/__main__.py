@@ -154,7 +154,8 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"finished in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    where = f" on {result['device']}" if "device" in result else ""
+    print(f"finished in {time.perf_counter() - start:.1f} s{where}", file=sys.stderr)
     print(json.dumps(result, sort_keys=False))
     return 0
 
