@@ -34,6 +34,7 @@ from .pooling import avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backwar
 from ..checks import (
     as_float_array,
     as_pair,
+    channel_mismatch,
     check_finite,
     check_float_dtype,
     check_padding,
@@ -311,10 +312,7 @@ class Conv2D(ActivatedLayer):
     def _check_compatible(self, shape):
         channels = self.params["kernel"].shape[2]
         if shape[2] != channels:
-            raise ValueError(
-                f"{self.name}: channel mismatch: the kernel {self.params['kernel'].shape} expects {channels} "
-                f"input channels, but x has shape (batch,) + {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: " + channel_mismatch(self.params["kernel"].shape, channels, shape[2]))
 
     def _forward(self, x, training=False):
         kernel, bias = self.params["kernel"], self.params.get("bias")
