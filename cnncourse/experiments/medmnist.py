@@ -434,16 +434,21 @@ class MedMNISTRecipe(Recipe):
         """The seeds asked for, one per member (``set_seed`` adds the offset back)."""
         return [seed - seed_offset() + 1000 * member for member in range(self.members)]
 
+    @staticmethod
+    def _num_classes(splits) -> int:
+        """K: one more than the largest label of any split."""
+        return int(max(labels.max() for _, labels in splits)) + 1
+
     def build(self, splits, seed):
-        (x_train, y_train), (_, y_val), (_, y_test) = splits
-        self.num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
-        return [_classifier(model_inputs(x_train[:1]).shape[1:], self.num_classes, member, self.model_settings)
+        (x_train, _), _, _ = splits
+        return [_classifier(model_inputs(x_train[:1]).shape[1:], self._num_classes(splits), member, self.model_settings)
                 for member in self._member_seeds(seed)]
 
     def fit(self, models, splits, seed) -> list:
         (x_train, y_train), _, _ = splits
-        inputs, labels = model_inputs(x_train), _check_labels(y_train, self.num_classes, "y_train")
-        return [_train(model, inputs, labels, member, self.num_classes, self.model_settings, **self.train_settings)
+        num_classes = self._num_classes(splits)
+        inputs, labels = model_inputs(x_train), _check_labels(y_train, num_classes, "y_train")
+        return [_train(model, inputs, labels, member, num_classes, self.model_settings, **self.train_settings)
                 for model, member in zip(models, self._member_seeds(seed))]
 
     def score(self, runs, splits) -> dict:
