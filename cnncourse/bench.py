@@ -47,8 +47,8 @@ import numpy as np
 
 from cnncourse import scratch
 from cnncourse.backend import import_keras
-from cnncourse.models import seed_cnn
-from cnncourse.timing import median_seconds
+from cnncourse.models import seed_cnn, seed_cnn_twins
+from cnncourse.timing import blas_threads, median_seconds
 
 SEED_CONV_SHAPES = [  # (name, per-image input shape (H, W, C_in), filters) of seed_cnn's conv layers
     ("conv1 28x28x1 -> 26x26x32", (28, 28, 1), 32),
@@ -58,14 +58,10 @@ SEED_CONV_SHAPES = [  # (name, per-image input shape (H, W, C_in), filters) of s
 
 
 def _blas_limit(threads):
+    """``timing.blas_threads(threads)``, or the BLAS as it is when ``threads`` is None."""
     if threads is None:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print(f"(threadpoolctl is not installed: BLAS threads left as they are, not {threads})")
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
+    return blas_threads(threads)
 
 
 def _blas_description() -> str:
@@ -250,10 +246,7 @@ def bench_step(batch: int, repeats: int) -> tuple[float, float]:
     keras = import_keras()
     import tensorflow as tf
 
-    keras_model = seed_cnn("keras", num_classes=2, seed=0)
-    scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
-    scratch_model.set_weights(keras_model.get_weights())
-    scratch_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    keras_model, scratch_model = seed_cnn_twins(num_classes=2, seed=0)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(batch, 28, 28, 1)).astype(np.float32)
@@ -284,13 +277,8 @@ def bench_step(batch: int, repeats: int) -> tuple[float, float]:
 
 def bench_epochs(epochs: int, batch_size: int, peak: float, limit=None) -> tuple[float, float]:
     """Wall-clock seconds per training epoch on PneumoniaMNIST, each engine, paired and interleaved."""
-    keras = import_keras()
     (x, y), _, _ = _load_pneumonia(limit)
-    keras_model = seed_cnn("keras", num_classes=2, seed=0)
-    scratch_model = seed_cnn("scratch", num_classes=2, seed=0)
-    scratch_model.set_weights(keras_model.get_weights())
-    keras_model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    scratch_model.compile(optimizer=scratch.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    keras_model, scratch_model = seed_cnn_twins(num_classes=2, seed=0)
     print(f"\n4. one training epoch on PneumoniaMNIST ({len(x)} images, batch {batch_size}, Adam, "
           f"{epochs} paired epochs per engine after one warm-up epoch each, interleaved)")
     print(f"   Keras with {_onednn_setting()}")

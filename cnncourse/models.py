@@ -631,3 +631,22 @@ def volume_cnn(view: str = "3d", size: int = 28, filters=(8, 16, 32), downsample
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities",
                            kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]))(x)
     return keras.Model(inputs, outputs, name=f"volume_cnn_{view}")
+
+
+def predict_in_batches(model, x, batch_size: int = 512) -> np.ndarray:
+    """A Keras model's outputs in inference mode, ``model(x[i:i + batch_size], training=False)`` batch by batch.
+
+    x : array ``(N, ...)``, the model's input; returns a NumPy array ``(N, ...)`` of the model's outputs.
+    Called eagerly: ``model.predict`` traces a graph per model and per batch shape, so a page that
+    scores many models gets TensorFlow's retracing warnings for no benefit at these sizes.
+    """
+    import numpy as np
+
+    from .checks import check_positive_int
+
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if len(x) == 0:
+        raise ValueError("x must hold at least one input, got an empty batch")
+    return np.concatenate([np.asarray(model(x[start:start + batch_size], training=False))
+                           for start in range(0, len(x), batch_size)])
+

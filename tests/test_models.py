@@ -247,3 +247,17 @@ def test_seed_cnn_twins_start_from_the_same_weights():
     for ours, theirs in zip(scratch_model.get_weights(), keras_model.get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     assert keras_model.optimizer is not None and keras_model.count_params() == 92802
+
+
+def test_predict_in_batches_equals_predict_and_refuses_bad_input():
+    from cnncourse.models import predict_in_batches
+
+    model = seed_cnn("keras", num_classes=2, seed=0)
+    x = np.random.default_rng(0).uniform(size=(70, 28, 28, 1)).astype(np.float32)
+    expected = model.predict(x, batch_size=32, verbose=0)
+    for batch_size in (1, 32, 512):  # a last, shorter batch included
+        np.testing.assert_allclose(predict_in_batches(model, x, batch_size), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="empty batch"):
+        predict_in_batches(model, x[:0])
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        predict_in_batches(model, x, batch_size=0)

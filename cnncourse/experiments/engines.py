@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import validate_labels
+from ..models import predict_in_batches
 from ..checks import check_positive_int, check_seed
 
 __all__ = ["ENGINES", "EngineRun", "epoch_orders", "train_both_engines", "compare_engines"]
@@ -55,7 +56,7 @@ class EngineRun:
     def probabilities(self, images) -> np.ndarray:
         """Softmax outputs ``(N, 2)`` of float32 images ``(N, 28, 28, 1)``, in inference mode."""
         if self.engine == "keras":
-            return np.asarray(self.model.predict(images, batch_size=512, verbose=0), dtype=np.float64)
+            return np.asarray(predict_in_batches(self.model, images), dtype=np.float64)
         return np.asarray(self.model.predict(images, batch_size=512), dtype=np.float64)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import hippocampus, metrics
 from ..seeding import set_seed
+from ..models import predict_in_batches
 from .pipeline import Recipe
 
 HIPPOCAMPUS_DEFAULTS = {
@@ -173,10 +174,7 @@ def predict_volumes(model, volumes, shape=None, axis=None, context=None, batch_s
     axis = HIPPOCAMPUS_DEFAULTS["axis"] if axis is None else axis
     context = HIPPOCAMPUS_DEFAULTS["context"] if context is None else context
     x, _, index = hippocampus.volumes_to_slices(volumes, shape, axis, context)
-    # Called eagerly, batch by batch: model.predict would trace a new graph for each model and for
-    # the last, shorter batch, and TensorFlow warns about retracing when a chapter evaluates several models.
-    scores = np.concatenate([np.asarray(model(x[start:start + batch_size], training=False), dtype=np.float32)
-                             for start in range(0, len(x), batch_size)])
+    scores = predict_in_batches(model, x, batch_size).astype(np.float32)  # eager: no retracing warnings
     out = scores if probabilities else scores.argmax(-1).astype(np.uint8)
     volumes_out = hippocampus.slices_to_volumes(out, index, [volume.label.shape for volume in volumes], axis)
     if largest_component and not probabilities:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..checks import check_positive_int
 from ..seeding import seed_offset, set_seed
+from ..models import predict_in_batches
 from .pipeline import Recipe
 
 __all__ = [
@@ -183,7 +184,7 @@ class ClassifierRun:
         total = 0.0
         for weights in self.snapshots:
             self.model.set_weights(weights)
-            total = total + sum(self.model.predict(view, batch_size=512, verbose=0).astype(np.float64) for view in views)
+            total = total + sum(predict_in_batches(self.model, view).astype(np.float64) for view in views)
         return total / (len(self.snapshots) * len(views))
 
     def predict_proba(self, x) -> np.ndarray:
@@ -348,7 +349,7 @@ def transfer_classifier(pretrained, x_train, y_train, *, mode: str = "finetune",
     if mode == "frozen":
         extractor = keras.Model(clone.input, clone.get_layer("features").output, name="pretrained_features")
         extractor.trainable = False
-        features = extractor.predict(x_train, batch_size=512, verbose=0)
+        features = predict_in_batches(extractor, x_train)
         head = keras.Sequential([keras.Input(shape=features.shape[1:]),
                                  layers.Dense(num_classes, activation="softmax", name="probabilities")], name="linear_head")
         kept, history, wall, cpu = _fit(head, features, y_train, output="softmax", num_classes=num_classes,

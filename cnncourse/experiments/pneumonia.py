@@ -28,6 +28,7 @@ import numpy as np
 
 from ..data import to_float_images
 from ..metrics import THRESHOLD_RULES, binary_report, choose_threshold, validate_labels
+from ..models import predict_in_batches
 from ..checks import check_non_negative_int, check_positive_int
 from .pipeline import Recipe, run
 
@@ -144,7 +145,7 @@ def model_splits(splits):
 
 def _keras_scores(model, x, batch_size=512) -> np.ndarray:
     """P(pneumonia) of a two-output softmax Keras model, (N,), in inference mode."""
-    return model.predict(x, batch_size=batch_size, verbose=0)[:, 1].astype(np.float64)
+    return predict_in_batches(model, x, batch_size)[:, 1].astype(np.float64)
 
 
 def ensemble_scores(model, x, snapshots=(), tta_shift: int = 0) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models import predict_in_batches
 from .pipeline import Recipe
 
 __all__ = ["VIEWS", "VOLUME_DATASETS", "RECIPE", "VolumeRecipe", "volume_views", "flip_volumes", "predict_view",
@@ -120,7 +121,7 @@ def predict_view(model, volumes, view: str, test_time_flips: bool = False, batch
     """P(class 1) ``(N,)`` of a trained model on volumes ``(N, S, S, S)``; with ``test_time_flips``,
     the mean over the 8 flipped versions of each volume."""
     versions = _all_flips(volumes) if test_time_flips else [volumes]
-    return np.mean([model.predict(volume_views(v, view), batch_size=batch_size, verbose=0)[:, 1] for v in versions],
+    return np.mean([predict_in_batches(model, volume_views(v, view), batch_size)[:, 1] for v in versions],
                    axis=0)
 
 
