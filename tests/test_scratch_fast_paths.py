@@ -16,7 +16,7 @@ from cnncourse.models import seed_cnn
 from cnncourse.scratch import fast
 from cnncourse.scratch import layers as layers_module
 from cnncourse.scratch.activations import relu_backward
-from cnncourse.scratch.conv import im2col
+from cnncourse.scratch.conv import col2im, im2col
 from cnncourse.scratch.padding import window_geometry
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
@@ -258,3 +258,70 @@ def test_a_nan_born_in_training_stops_it_with_a_clear_error():
     assert model.optimizer.iterations >= 1
     with np.errstate(over="ignore", invalid="ignore"), pytest.raises(FloatingPointError, match="NaN or infinity"):
         model.predict(x)
+
+
+# ----------------------------------------------------------------- the training step's private paths
+
+
+@pytest.mark.parametrize("x_shape, kernel_shape", [((4, 13, 13, 32), (3, 3, 32, 8)), ((2, 7, 6, 5), (3, 2, 5, 3)),
+                                                   ((2, 5, 5, 64), (3, 3, 64, 4))])
+def test_conv_input_gradient_by_offset_is_col2im_of_dcols(x_shape, kernel_shape):
+    rng = np.random.default_rng(9)
+    geometry = window_geometry(x_shape, kernel_shape[:2], (1, 1), "valid")
+    kernel = rng.normal(size=kernel_shape)
+    dout_rows = rng.normal(size=(x_shape[0] * geometry.out_hw[0] * geometry.out_hw[1], kernel_shape[3]))
+    expected = col2im(dout_rows @ kernel.reshape(-1, kernel_shape[3]).T, geometry, x_shape)
+    np.testing.assert_allclose(fast._col2im_by_offset(dout_rows, kernel, geometry, x_shape), expected,
+                               rtol=1e-12, atol=1e-12)  # the same sums, rounded in another order
+    actual32 = fast._col2im_by_offset(dout_rows.astype(np.float32), kernel.astype(np.float32), geometry, x_shape)
+    assert actual32.dtype == np.float32
+    np.testing.assert_allclose(actual32, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_checked_optimizer_step_equals_the_checked_one_and_an_overflow_changes_nothing():
+    rng = np.random.default_rng(10)
+    params = [rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32)]
+    grads = [rng.normal(size=p.shape).astype(np.float32) for p in params]
+    for make in (scratch.SGD, scratch.Adam, scratch.AdamW):
+        plain, trusted = make(learning_rate=0.1), make(learning_rate=0.1)
+        a, b = [p.copy() for p in params], [p.copy() for p in params]
+        for _ in range(3):
+            plain.apply_gradients(list(zip(grads, a)))
+            trusted.apply_gradients(list(zip(grads, b)), checked=True)
+        for left, right in zip(a, b):
+            np.testing.assert_array_equal(left, right)
+    optimizer = scratch.SGD(learning_rate=1e38)
+    before = [p.copy() for p in params]
+    huge = [np.full(p.shape, 1e10, np.float32) for p in params]
+    with pytest.raises(ValueError, match=r"step 1: the update of parameter 0 .* overflows float32"):
+        optimizer.apply_gradients(list(zip(huge, params)), checked=True)
+    with pytest.raises(ValueError, match=r"step 1: gradient 1 contains NaN or infinity; nothing was changed"):
+        optimizer.apply_gradients([(grads[0], params[0]), (np.full(4, np.nan, np.float32), params[1])], checked=True)
+    assert all(np.array_equal(p, q) for p, q in zip(params, before)) and optimizer.iterations == 0
+
+
+def test_fit_checks_the_loss_arrays_once_per_batch_and_skips_the_pairs_check(monkeypatch):
+    losses_module = scratch.SparseCategoricalCrossentropy
+    checks, pair_checks = [], []
+    original_check = losses_module._check
+    monkeypatch.setattr(losses_module, "_check", lambda self, a, b: checks.append(1) or original_check(self, a, b))
+    monkeypatch.setattr(scratch.Optimizer, "_check_pairs", staticmethod(lambda pairs: pair_checks.append(1)))
+    model = seed_cnn("scratch", num_classes=2, seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).uniform(size=(8, 28, 28, 1)), np.array([0, 1] * 4)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert len(checks) == 1 + 2 and pair_checks == []  # the targets once in full, then one check per batch
+
+
+@pytest.mark.parametrize("loss", [scratch.SparseCategoricalCrossentropy(from_logits=True), scratch.MeanSquaredError(),
+                                  scratch.BinaryCrossentropy(), scratch.CategoricalCrossentropy()])
+def test_value_and_gradient_is_the_loss_and_its_gradient(loss):
+    rng = np.random.default_rng(11)
+    y_pred = rng.uniform(0.05, 0.95, size=(5, 3))
+    if isinstance(loss, scratch.SparseCategoricalCrossentropy):
+        y_true = rng.integers(0, 3, 5)
+    else:
+        y_true = (rng.uniform(size=(5, 3)) > 0.5).astype(float)
+    value, gradient = loss.value_and_gradient(y_true, y_pred)
+    assert value == loss(y_true, y_pred)
+    np.testing.assert_array_equal(gradient, loss.gradient(y_true, y_pred))

@@ -90,8 +90,28 @@ def conv2d_backward(dout, cache, need_dx: bool = True):
         dbias = dout_rows.sum(axis=0)
     if not need_dx:
         return None, dkernel, dbias
-    dcols = dout_rows @ kernel.reshape(-1, c_out).T
-    return col2im(dcols, geometry, cache["x_shape"]), dkernel, dbias
+    if dout_rows.dtype != np.float32 or geometry.strides != (1, 1) or geometry.pads != ((0, 0), (0, 0)):
+        # float64 (gradient checks) and other geometries: the taught pair's products and col2im, bit for bit
+        dcols = dout_rows @ kernel.reshape(-1, c_out).T
+        return col2im(dcols, geometry, cache["x_shape"]), dkernel, dbias
+    return _col2im_by_offset(dout_rows, kernel, geometry, cache["x_shape"]), dkernel, dbias
+
+
+def _col2im_by_offset(dout_rows, kernel, geometry, x_shape) -> np.ndarray:
+    """``col2im(dout_rows @ kernel.reshape(-1, C_out).T, geometry, x_shape)`` for stride 1, no padding, float32.
+
+    One product per kernel offset ``(p, q)``, ``dout_rows @ kernel[p, q].T``: the same dot products as
+    the columns of ``dcols`` for that offset, but each a contiguous ``(N, out_h, out_w, C_in)`` block, so
+    the ``kh * kw`` additions into ``dx`` read memory in order. ``dout_rows (N * out_h * out_w, C_out)``.
+    """
+    (kh, kw), (out_h, out_w) = geometry.window, geometry.out_hw
+    n, channels = x_shape[0], x_shape[3]
+    dx = np.zeros(x_shape, dtype=np.result_type(dout_rows, kernel))
+    for p in range(kh):
+        for q in range(kw):
+            block = (dout_rows @ kernel[p, q].T).reshape(n, out_h, out_w, channels)
+            dx[:, p : p + out_h, q : q + out_w, :] += block
+    return dx
 
 
 def tiles(geometry) -> bool:
@@ -117,18 +137,25 @@ def max_pool2d_forward(x, geometry):
 def max_pool2d_backward(dout, cache):
     """``max_pool2d_backward``: each window's ``dout`` goes to its first maximum in row-major order.
 
-    ``dout (N, H_out, W_out, C)``; returns ``dx (N, H, W, C)``.
+    ``dout (N, H_out, W_out, C)``; returns ``dx (N, H, W, C)``. The last offset of a window takes
+    ``dout`` where no earlier offset held the maximum (a window always holds one), without comparing.
     """
     windows, y, (n, height, width, channels) = cache["windows"], cache["y"], cache["x_shape"]
     _, out_h, ph, out_w, pw, _ = windows.shape
     dtype = np.result_type(y, dout)
-    dx = np.zeros((n, height, width, channels), dtype=dtype)
+    tiled = (height, width) == (out_h * ph, out_w * pw)  # every pixel in a window: each is written below
+    dx = (np.empty if tiled else np.zeros)((n, height, width, channels), dtype=dtype)
     dwindows = dx[:, : out_h * ph, : out_w * pw, :].reshape(windows.shape)  # a view of dx: splitting axes never copies
-    found = np.zeros(y.shape, dtype=bool)
-    for p in range(ph):
-        for q in range(pw):
-            first = windows[:, :, p, :, q, :] == y
-            first &= ~found
-            np.multiply(first, dout, out=dwindows[:, :, p, :, q, :])
+    offsets = [(p, q) for p in range(ph) for q in range(pw)]
+    found = np.equal(windows[:, :, 0, :, 0, :], y)  # the first offset holds a maximum: it takes it
+    np.multiply(found, dout, out=dwindows[:, :, 0, :, 0, :])
+    first = np.empty_like(found)
+    for index, (p, q) in enumerate(offsets[1:], start=1):
+        if index == len(offsets) - 1:
+            np.logical_not(found, out=first)  # the last offset: the maximum, when no earlier offset held it
+        else:
+            np.equal(windows[:, :, p, :, q, :], y, out=first)
+            np.greater(first, found, out=first)  # a maximum, and none at an earlier offset
             found |= first
+        np.multiply(first, dout, out=dwindows[:, :, p, :, q, :])
     return dx

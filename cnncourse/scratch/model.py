@@ -299,9 +299,9 @@ class Sequential:
         logits_loss = self._logits_loss()
         if logits_loss is not None:
             logits = self.layers[-1].logits
-            loss_value, dy = logits_loss(y, logits), logits_loss.gradient(y, logits)
+            loss_value, dy = logits_loss.value_and_gradient(y, logits)
         else:
-            loss_value, dy = self.loss(y, y_pred), self.loss.gradient(y, y_pred)
+            loss_value, dy = self.loss.value_and_gradient(y, y_pred)
         dx = self._backpropagate(dy, need_input_gradient, from_logits=logits_loss is not None)
         return loss_value, y_pred, dx
 
@@ -340,8 +340,8 @@ class Sequential:
                 f"step {self.optimizer.iterations + 1}: the loss is {loss_value}; training stopped before the update "
                 "(lower the learning rate, or check the inputs and labels)"
             )
-        self.optimizer.apply_gradients(
-            [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()]
+        self.optimizer.apply_gradients(  # the engine's own gradients: already of the parameters' shapes and dtypes
+            [(layer.grads[name], layer.params[name]) for layer, name in self.trainable_pairs()], checked=True
         )
         return loss_value, y_pred
 

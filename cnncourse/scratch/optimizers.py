@@ -25,6 +25,18 @@ from ..checks import check_float
 _check_float = check_float
 
 
+def _all_finite(array, others) -> bool:
+    """Whether ``array`` and every array in ``others`` hold only finite numbers.
+
+    One sum per array, accumulated in float64 (a float32 array's sum cannot overflow there): NaN or
+    infinity anywhere makes it non-finite. Only a non-finite sum is looked at element by element.
+    """
+    for value in (array, *others):
+        if not np.isfinite(np.add.reduce(value, axis=None, dtype=np.float64)) and not np.isfinite(value).all():
+            return False
+    return True
+
+
 class Optimizer:
     """Base class: ``apply_gradients(pairs)`` calls ``_update(gradient, parameter, state)`` for each pair."""
 
@@ -47,15 +59,19 @@ class Optimizer:
         else:
             self._learning_rate = _check_float(value, "learning_rate", low=0.0, low_inclusive=False)
 
-    def apply_gradients(self, grads_and_vars) -> None:
+    def apply_gradients(self, grads_and_vars, *, checked: bool = False) -> None:
         """One step: update every parameter in place.
 
         Parameters
         ----------
         grads_and_vars : iterable of ``(gradient, parameter)`` pairs; each ``gradient``
             has its ``parameter``'s shape. The order is Keras's: gradient first.
+        checked : True when the pairs come from the engine's own backward pass (``fit``): a list of
+            ``(gradient, parameter)`` arrays of one shape and dtype, so they are not checked again.
+            Either way an update that overflows to infinity or NaN changes nothing.
         """
-        pairs = self._check_pairs(grads_and_vars)  # all of them first: a bad pair updates nothing
+        # All of them first: a bad pair updates nothing.
+        pairs = grads_and_vars if checked else self._check_pairs(grads_and_vars)
         staged = []
         for index, (gradient, parameter) in enumerate(pairs):
             # Each update is computed on copies first: one that overflows the parameter's dtype changes nothing.
@@ -65,7 +81,10 @@ class Optimizer:
             trial = parameter.copy()
             with np.errstate(over="ignore", invalid="ignore"):
                 self._update(gradient, trial, trial_state)
-            if not (np.isfinite(trial).all() and all(np.isfinite(value).all() for value in trial_state.values())):
+            if not _all_finite(trial, trial_state.values()):
+                if checked and not np.isfinite(gradient).all():
+                    raise ValueError(f"step {self.iterations + 1}: gradient {index} contains NaN or infinity; "
+                                     "nothing was changed. Lower the learning rate or check the loss.")
                 raise ValueError(
                     f"step {self.iterations + 1}: the update of parameter {index} (shape {parameter.shape}) overflows "
                     f"{parameter.dtype} to infinity or NaN (learning rate {self.learning_rate:g}); nothing was changed. "
