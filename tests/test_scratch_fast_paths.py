@@ -325,3 +325,17 @@ def test_value_and_gradient_is_the_loss_and_its_gradient(loss):
     value, gradient = loss.value_and_gradient(y_true, y_pred)
     assert value == loss(y_true, y_pred)
     np.testing.assert_array_equal(gradient, loss.gradient(y_true, y_pred))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pooling_through_the_relu_below_is_the_two_backward_passes(dtype):
+    x_shape = (2, 10, 10, 3)
+    for x in (np.random.default_rng(12).normal(size=x_shape), _tied_images(x_shape, 13) - 1.0):
+        relu_y = scratch.relu(x.astype(dtype))  # the ReLU's output, ties and zeros included
+        pool = scratch.MaxPooling2D(2, dtype=dtype)
+        y = pool.forward(relu_y, training=True)
+        dy = np.random.default_rng(14).normal(size=y.shape).astype(dtype)
+        np.testing.assert_array_equal(pool.backward_through_relu(dy), relu_backward(pool.backward(dy), relu_y))
+    odd = scratch.MaxPooling2D(3, strides=2, dtype=dtype)
+    odd.forward(relu_y, training=True)
+    assert odd.backward_through_relu(np.zeros((2, 4, 4, 3), dtype)) is None  # windows that overlap: no shortcut

@@ -134,13 +134,19 @@ def max_pool2d_forward(x, geometry):
     return y, {"windows": windows, "y": y, "x_shape": x.shape}
 
 
-def max_pool2d_backward(dout, cache):
+def max_pool2d_backward(dout, cache, relu_below: bool = False):
     """``max_pool2d_backward``: each window's ``dout`` goes to its first maximum in row-major order.
 
     ``dout (N, H_out, W_out, C)``; returns ``dx (N, H, W, C)``. The last offset of a window takes
     ``dout`` where no earlier offset held the maximum (a window always holds one), without comparing.
+
+    ``relu_below``: ``x`` was a ReLU's output ``y``, and ``dx`` is returned already through that ReLU,
+    ``relu_backward(dx, x)``: ``dx`` is non-zero only at a window's maximum, where ``x > 0`` is ``y > 0``,
+    so the mask is applied to the pooled ``dout`` (a quarter of the numbers for 2x2 windows).
     """
     windows, y, (n, height, width, channels) = cache["windows"], cache["y"], cache["x_shape"]
+    if relu_below:
+        dout = np.multiply(dout, y > 0)
     _, out_h, ph, out_w, pw, _ = windows.shape
     dtype = np.result_type(y, dout)
     tiled = (height, width) == (out_h * ph, out_w * pw)  # every pixel in a window: each is written below

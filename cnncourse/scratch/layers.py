@@ -430,6 +430,17 @@ class MaxPooling2D(Pooling2D):
             return fast.max_pool2d_backward(dy, self._cache)
         return max_pool2d_backward(dy, self._cache)
 
+    def backward_through_relu(self, dy):
+        """``relu_backward(self.backward(dy), x)`` for a last ``x`` that was a ReLU's output, or None.
+
+        What a container runs for a ReLU layer followed by this one (the seed CNN's Conv2D and
+        MaxPooling2D): the gradient w.r.t. the ReLU's input ``z``, to pass to that layer's
+        ``backward_pre_activation``. None when the windows do not tile (then: the two backward passes).
+        """
+        if not self._tiled:
+            return None
+        return fast.max_pool2d_backward(dy, self._cache, relu_below=True)
+
 
 class AveragePooling2D(Pooling2D):
     """Average pooling, ``keras.layers.AveragePooling2D``'s twin: ``x (N, H, W, C) -> y (N, H_out, W_out, C)``.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .initializers import make_rng
-from .layers import ActivatedLayer, Layer
+from .layers import ActivatedLayer, Layer, MaxPooling2D
 from .losses import Loss, get_loss
 from .accuracy import get_metric
 from .optimizers import get_optimizer
@@ -184,12 +184,21 @@ class Sequential:
         when ``need_input_gradient`` (saliency maps, gradient checks).
         """
         last = len(self.layers) - 1
-        for index in range(last, -1, -1):
+        index = last
+        while index >= 0:
             layer, need_dx = self.layers[index], need_input_gradient or index > 0
+            below = self.layers[index - 1] if index > 0 else None
             if from_logits and index == last:
                 dy = layer.backward_pre_activation(dy, need_dx)
+            elif (isinstance(layer, MaxPooling2D) and isinstance(below, ActivatedLayer)
+                  and below.activation.name == "relu"
+                  and (dz := layer.backward_through_relu(dy)) is not None):
+                # ReLU, then max pooling: the ReLU's mask applied to the pooled gradient, one pass fewer
+                index -= 1
+                dy = below.backward_pre_activation(dz, need_input_gradient or index > 0)
             else:
                 dy = layer.backward(dy, need_dx, checked=True)
+            index -= 1
         return dy
 
     # ---------------------------------------------------------------------- weights
