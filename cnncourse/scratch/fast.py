@@ -13,12 +13,15 @@ each equal to its taught pair (forward outputs and every gradient).
   in place (one pass fewer, one array fewer); the taught pair's cache.
 - ``conv2d_backward``: the taught pair's arithmetic, without its argument checks, and
   without the input gradient's ``col2im`` when the caller needs no ``dx``; in float32 the
-  bias gradient is a matrix-vector product (the same sum, rounded in another order).
+  bias gradient is a matrix-vector product (the same sum, rounded in another order), and for
+  stride 1 without padding the input gradient is one product per kernel offset, each added
+  into ``dx`` as a contiguous block (``_col2im_by_offset``) instead of ``dcols`` and ``col2im``.
 - ``max_pool2d_forward`` / ``max_pool2d_backward`` for windows that tile the input (pool size
   equal to the strides, no padding: Keras's ``MaxPooling2D((2, 2))``): the windows are a
   reshape of ``x``; the backward pass routes each window's gradient to the first maximum in
   row-major order, as ``max_pool2d_backward`` (and TensorFlow) do. The layer runs the taught
-  pair for other geometries.
+  pair for other geometries. After a ReLU (``relu_below``) the backward pass also applies the
+  ReLU's mask, on the pooled gradient: ``Sequential`` then skips that layer's activation backward.
 """
 
 from __future__ import annotations
