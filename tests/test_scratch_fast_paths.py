@@ -339,3 +339,5 @@ def test_max_pooling_through_the_relu_below_is_the_two_backward_passes(dtype):
     odd = scratch.MaxPooling2D(3, strides=2, dtype=dtype)
     odd.forward(relu_y, training=True)
     assert odd.backward_through_relu(np.zeros((2, 4, 4, 3), dtype)) is None  # windows that overlap: no shortcut
+    with pytest.raises(RuntimeError, match="call forward before backward_through_relu"):
+        scratch.MaxPooling2D(2).backward_through_relu(np.zeros((1, 2, 2, 1)))

@@ -437,6 +437,8 @@ class MaxPooling2D(Pooling2D):
         MaxPooling2D): the gradient w.r.t. the ReLU's input ``z``, to pass to that layer's
         ``backward_pre_activation``. None when the windows do not tile (then: the two backward passes).
         """
+        if not hasattr(self, "_tiled"):
+            raise RuntimeError(f"{self.name}: call forward before backward_through_relu")
         if not self._tiled:
             return None
         return fast.max_pool2d_backward(dy, self._cache, relu_below=True)
