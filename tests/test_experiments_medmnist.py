@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
+from conftest import tiny_images
+
 from cnncourse.experiments.__main__ import MEDMNIST_RECIPES, main
 from cnncourse.experiments.medmnist import (
     evaluate,
@@ -87,17 +89,9 @@ def test_evaluate_matches_scikit_learn():
         evaluate(y[:-1], probabilities)
 
 
-def _tiny_data(channels=1, classes=2, n=48, seed=0):
-    """Images whose class is written in their brightness, so a few epochs learn it."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % classes
-    x = rng.uniform(0, 0.3, size=(n, 28, 28, channels)).astype(np.float32) + (y / classes)[:, None, None, None]
-    return x.astype(np.float32), y
-
-
 @pytest.mark.slow
 def test_train_softmax_ordinal_and_transfer_on_tiny_data():
-    x, y = _tiny_data(channels=3, classes=5)
+    x, y = tiny_images(channels=3, classes=5)
     ordinal = train_classifier(x, y, seed=0, num_classes=5, output="ordinal", epochs=2, snapshots=2,
                                filters=(8, 16), flips="horizontal_and_vertical")
     assert ordinal.model.get_layer("block1_conv1").kernel.shape == (3, 3, 3, 8)  # the colour input's kernel
@@ -106,7 +100,7 @@ def test_train_softmax_ordinal_and_transfer_on_tiny_data():
     assert probabilities.shape == (48, 5) and np.allclose(probabilities.sum(axis=1), 1)
     assert ordinal.predict(x).shape == (48,) and ordinal.cpu_seconds > 0
 
-    x, y = _tiny_data()
+    x, y = tiny_images()
     first = train_classifier(x, y, seed=1, epochs=2, filters=(8, 16))
     again = train_classifier(x, y, seed=1, epochs=2, filters=(8, 16))
     np.testing.assert_allclose(first.predict_proba(x), again.predict_proba(x), atol=1e-5)  # reproducible
