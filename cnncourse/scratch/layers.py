@@ -297,13 +297,15 @@ class Conv2D(ActivatedLayer):
         self._cache = None
         self._geometry = None
 
+    def _window_geometry(self, input_shape):
+        """The kernel's ``WindowGeometry`` over inputs of per-sample shape ``input_shape``."""
+        return window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding, "kernel_size")
+
     def _output_shape(self, input_shape):
-        geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding, "kernel_size")
-        return geometry.out_hw + (self.filters,)
+        return self._window_geometry(input_shape).out_hw + (self.filters,)
 
     def _build(self, input_shape):
-        self._geometry = window_geometry((None,) + tuple(input_shape), self.kernel_size, self.strides, self.padding,
-                                         "kernel_size")  # once: the padding and output size of every batch
+        self._geometry = self._window_geometry(input_shape)  # once: the padding and output size of every batch
         shape = self.kernel_size + (input_shape[2], self.filters)
         self.params["kernel"] = self.kernel_initializer(shape, self._rng, self.dtype)
         if self.use_bias:
@@ -399,13 +401,15 @@ class Pooling2D(Layer):
         self.padding = check_padding(padding)
         self._geometry = None
 
+    def _window_geometry(self, input_shape):
+        """The pool's ``WindowGeometry`` over inputs of per-sample shape ``input_shape``."""
+        return window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding, "pool_size")
+
     def _output_shape(self, input_shape):
-        geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding, "pool_size")
-        return geometry.out_hw + (input_shape[2],)
+        return self._window_geometry(input_shape).out_hw + (input_shape[2],)
 
     def _build(self, input_shape):
-        self._geometry = window_geometry((None,) + tuple(input_shape), self.pool_size, self.strides, self.padding,
-                                         "pool_size")  # once: the padding and output size of every batch
+        self._geometry = self._window_geometry(input_shape)  # once: the padding and output size of every batch
 
 
 class MaxPooling2D(Pooling2D):
